@@ -1,0 +1,53 @@
+"""One exception hierarchy; each error carries the exit code the CLI returns for it.
+
+The CLI catches :class:`ImgtoolError` at a single boundary and prints ``imgtool: <message>``
+on one line (a traceback only with ``-v``). Library users catch the same classes.
+Invalid parameters raise :class:`InvalidParameterError`, which is also a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of the ``imgtool`` command (documented in the README)."""
+
+    OK = 0
+    FAILURE = 1  #: an unexpected internal error (a bug: please report it)
+    USAGE = 2  #: bad command line or parameter value
+    INPUT = 3  #: the input cannot be read: missing, not an image, truncated, too large
+    OUTPUT = 4  #: the output cannot be written: exists, is the input, folder not writable, disk full
+    NO_PAGE = 5  #: scan: no page was found and ``--fallback skip`` was chosen
+    PARTIAL = 6  #: batch: some inputs failed, the others were processed
+    INTERRUPTED = 130  #: Ctrl-C
+
+
+class ImgtoolError(Exception):
+    """Base class of every error imgtool reports to a user."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+
+class InvalidParameterError(ImgtoolError, ValueError):
+    """A parameter value is out of range or of the wrong kind."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputError(ImgtoolError):
+    """An input image cannot be read or decoded, or is refused (too large)."""
+
+    exit_code = ExitCode.INPUT
+
+
+class OutputError(ImgtoolError):
+    """An output cannot be written (exists, equals the input, unwritable, disk full)."""
+
+    exit_code = ExitCode.OUTPUT
+
+
+class NoPageError(ImgtoolError):
+    """The scanner found no page in a photo."""
+
+    exit_code = ExitCode.NO_PAGE
