@@ -1,0 +1,323 @@
+"""Canny kernels: non-maximum suppression, double threshold, hysteresis (private).
+
+The public wrapper (:mod:`imgtool.edges`) validates everything; these kernels assume
+C-contiguous float32 gradients ``gx``, ``gy`` of the same 2-D shape.
+
+Magnitudes are compared in OpenCV's units: ``gx**2 + gy**2`` against squared thresholds for
+L2 (no square root per pixel), ``|gx| + |gy|`` for L1. Both are computed in float32 by one
+function, so a pixel's magnitude is bit-identical whether it is the centre or a neighbour.
+
+Non-maximum suppression follows OpenCV's ``cv::Canny`` exactly:
+
+* the gradient direction is quantised into 4 sectors with OpenCV's fixed-point bound
+  ``tan(22.5 deg) ~ 13573 / 2**15``: horizontal if ``|gy| * 2**15 < |gx| * 13573``, vertical
+  if ``|gy| * 2**15 > |gx| * (13573 + 2**16)``, diagonal otherwise;
+* ties: horizontal and vertical sectors keep a pixel if it is ``>`` its left (upper)
+  neighbour and ``>=`` its right (lower) neighbour; diagonal sectors need ``>`` on both sides;
+* neighbours outside the image have magnitude 0.
+
+Hysteresis never recurses: each row block floods its own strong seeds with an explicit
+stack (in parallel), then one serial flood continues across block borders from the strong
+pixels on the first and last row of every block, then weak leftovers are cleared.
+Every pixel is pushed at most once, so a stack as large as the block always suffices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from imgtool.kernels._jit import kernel
+
+WEAK = np.uint8(1)
+EDGE = np.uint8(255)
+
+# OpenCV's fixed-point sector bounds: tan(22.5 deg) * 2**15, rounded, and 2**15.
+_TG22 = 13573.0
+_ONE = 32768.0
+_TG67_EXTRA = 65536.0  # tan(67.5 deg) = tan(22.5 deg) + 2
+
+
+@kernel
+def _mag(gx, gy, i, j, l2):
+    """Magnitude at (i, j) in float32: squared L2 or L1."""
+    a = gx[i, j]
+    b = gy[i, j]
+    if l2:
+        return a * a + b * b
+    return abs(a) + abs(b)
+
+
+@kernel
+def _mag_row(gx, gy, i, l2, dst):
+    """Magnitudes of row ``i`` into ``dst[1:-1]``; zeros (outside the image) at both ends."""
+    h, w = gx.shape
+    dst[0] = 0
+    dst[w + 1] = 0
+    if i < 0 or i >= h:
+        for j in range(w):
+            dst[j + 1] = 0
+    elif l2:
+        for j in range(w):
+            a = gx[i, j]
+            b = gy[i, j]
+            dst[j + 1] = a * a + b * b
+    else:
+        for j in range(w):
+            dst[j + 1] = abs(gx[i, j]) + abs(gy[i, j])
+
+
+@kernel(inline="always")
+def _is_ridge(xs, ys, m, prev, cur, nxt, k):
+    """True if magnitude ``m`` survives OpenCV's 4-sector non-maximum suppression.
+
+    ``prev``, ``cur``, ``nxt`` are the padded magnitude rows above, at and below the pixel,
+    whose column is ``k`` in padded coordinates.
+    """
+    ax = np.float64(abs(xs))
+    ay = np.float64(abs(ys)) * _ONE
+    tg22x = ax * _TG22
+    if ay < tg22x:
+        return m > cur[k - 1] and m >= cur[k + 1]
+    if ay > tg22x + ax * _TG67_EXTRA:
+        return m > prev[k] and m >= nxt[k]
+    if (xs < 0) != (ys < 0):
+        return m > prev[k + 1] and m > nxt[k - 1]
+    return m > prev[k - 1] and m > nxt[k + 1]
+
+
+@kernel
+def _flood(out, stack, base, top, r0, r1, w):
+    """Promote WEAK pixels 8-connected to the stacked EDGE pixels, within rows [r0, r1).
+
+    ``stack[base:top]`` holds flat indices ``i * w + j``; returns the final top (== base).
+    """
+    while top > base:
+        top -= 1
+        p = stack[top]
+        i = p // w
+        j = p - i * w
+        ilo = max(i - 1, r0)
+        ihi = min(i + 2, r1)
+        jlo = max(j - 1, 0)
+        jhi = min(j + 2, w)
+        for ii in range(ilo, ihi):
+            for jj in range(jlo, jhi):
+                if out[ii, jj] == WEAK:
+                    out[ii, jj] = EDGE
+                    stack[top] = ii * w + jj
+                    top += 1
+    return top
+
+
+@kernel
+def _seed_borders_and_flood(out, stack, step):
+    """Continue the flood across block borders from the EDGE pixels on block border rows."""
+    h, w = out.shape
+    top = 0
+    for r0 in range(0, h, step):
+        last = min(r0 + step, h) - 1
+        for j in range(w):
+            if out[r0, j] == EDGE:
+                stack[top] = r0 * w + j
+                top += 1
+        if last != r0:
+            for j in range(w):
+                if out[last, j] == EDGE:
+                    stack[top] = last * w + j
+                    top += 1
+    _flood(out, stack, 0, top, 0, h, w)
+
+
+@kernel(parallel=True)
+def canny_from_gradients(gx, gy, low, high, l2, nblocks):
+    """Edge map (0/255 uint8) from gradients: NMS, double threshold, hysteresis, fused.
+
+    ``low`` and ``high`` are in magnitude units (already squared for L2); a pixel is a
+    candidate if its magnitude is ``> low`` and strong if ``> high``, as in OpenCV.
+    """
+    h, w = gx.shape
+    out = np.empty((h, w), np.uint8)
+    stack = np.empty(h * w, np.int32)
+    step = (h + nblocks - 1) // nblocks
+    nb = (h + step - 1) // step
+    for b in prange(nb):
+        r0 = b * step
+        r1 = min(r0 + step, h)
+        base = r0 * w
+        top = base
+        buf = np.empty((3, w + 2), np.float32)
+        prev, cur, nxt = buf[0], buf[1], buf[2]
+        _mag_row(gx, gy, r0 - 1, l2, prev)
+        _mag_row(gx, gy, r0, l2, cur)
+        for i in range(r0, r1):
+            _mag_row(gx, gy, i + 1, l2, nxt)
+            for j in range(w):
+                m = cur[j + 1]
+                v = np.uint8(0)
+                if m > low and _is_ridge(gx[i, j], gy[i, j], m, prev, cur, nxt, j + 1):
+                    if m > high:
+                        v = EDGE
+                        stack[top] = i * w + j
+                        top += 1
+                    else:
+                        v = WEAK
+                out[i, j] = v
+            prev, cur, nxt = cur, nxt, prev
+        _flood(out, stack, base, top, r0, r1, w)
+    _seed_borders_and_flood(out, stack, step)
+    for i in prange(h):
+        for j in range(w):
+            if out[i, j] == WEAK:
+                out[i, j] = 0
+    return out
+
+
+@kernel(parallel=True)
+def ridge_magnitude(gx, gy, l2, nblocks):
+    """Magnitude (squared for L2) where a pixel survives non-maximum suppression, else 0."""
+    h, w = gx.shape
+    out = np.empty((h, w), np.float32)
+    step = (h + nblocks - 1) // nblocks
+    nb = (h + step - 1) // step
+    for b in prange(nb):
+        r0 = b * step
+        r1 = min(r0 + step, h)
+        buf = np.empty((3, w + 2), np.float32)
+        prev, cur, nxt = buf[0], buf[1], buf[2]
+        _mag_row(gx, gy, r0 - 1, l2, prev)
+        _mag_row(gx, gy, r0, l2, cur)
+        for i in range(r0, r1):
+            _mag_row(gx, gy, i + 1, l2, nxt)
+            for j in range(w):
+                m = cur[j + 1]
+                if m > 0 and _is_ridge(gx[i, j], gy[i, j], m, prev, cur, nxt, j + 1):
+                    out[i, j] = m
+                else:
+                    out[i, j] = 0
+            prev, cur, nxt = cur, nxt, prev
+    return out
+
+
+@kernel(parallel=True)
+def hysteresis(ridge, low, high, nblocks):
+    """Edge map (0/255 uint8) from a ridge map: ``> low`` candidates, ``> high`` seeds."""
+    h, w = ridge.shape
+    out = np.empty((h, w), np.uint8)
+    stack = np.empty(h * w, np.int32)
+    step = (h + nblocks - 1) // nblocks
+    nb = (h + step - 1) // step
+    for b in prange(nb):
+        r0 = b * step
+        r1 = min(r0 + step, h)
+        base = r0 * w
+        top = base
+        for i in range(r0, r1):
+            for j in range(w):
+                m = ridge[i, j]
+                v = np.uint8(0)
+                if m > low:
+                    if m > high:
+                        v = EDGE
+                        stack[top] = i * w + j
+                        top += 1
+                    else:
+                        v = WEAK
+                out[i, j] = v
+        _flood(out, stack, base, top, r0, r1, w)
+    _seed_borders_and_flood(out, stack, step)
+    for i in prange(h):
+        for j in range(w):
+            if out[i, j] == WEAK:
+                out[i, j] = 0
+    return out
+
+
+@kernel(parallel=True)
+def ridge_histogram(ridge, l2, bin_width, nbins):
+    """Histogram of the linear magnitudes (``sqrt`` for L2) of the non-zero ridge pixels.
+
+    Bin ``k`` counts magnitudes in ``[k * bin_width, (k + 1) * bin_width)``; larger values go
+    to the last bin.
+    """
+    h, w = ridge.shape
+    nchunks = min(h, 64)
+    step = (h + nchunks - 1) // nchunks
+    partial = np.zeros((nchunks, nbins), np.int64)
+    for c in prange(nchunks):
+        for i in range(c * step, min((c + 1) * step, h)):
+            for j in range(w):
+                m = ridge[i, j]
+                if m > 0:
+                    v = np.sqrt(np.float64(m)) if l2 else np.float64(m)
+                    k = int(v / bin_width)
+                    if k >= nbins:
+                        k = nbins - 1
+                    partial[c, k] += 1
+    return partial.sum(axis=0)
+
+
+@kernel(parallel=True)
+def histogram_u8(image):
+    """256-bin histogram of a 2-D uint8 image."""
+    h, w = image.shape
+    nchunks = min(h, 64)
+    step = (h + nchunks - 1) // nchunks
+    partial = np.zeros((nchunks, 256), np.int64)
+    for c in prange(nchunks):
+        for i in range(c * step, min((c + 1) * step, h)):
+            for j in range(w):
+                partial[c, image[i, j]] += 1
+    return partial.sum(axis=0)
+
+
+@kernel
+def otsu_bin(hist):
+    """Otsu's threshold bin index, OpenCV's rule: maximise the between-class variance.
+
+    Class 0 is bins ``<= t``; the first maximum wins; splits leaving a class with less than
+    float32 epsilon of the mass are skipped, as in ``cv::threshold``.
+    """
+    n = hist.size
+    total = 0.0
+    for i in range(n):
+        total += hist[i]
+    if total == 0:
+        return 0
+    scale = 1.0 / total
+    mu = 0.0
+    for i in range(n):
+        mu += i * (hist[i] * scale)
+    eps = 1.1920928955078125e-07
+    mu1 = 0.0
+    q1 = 0.0
+    max_sigma = 0.0
+    max_val = 0
+    for i in range(n):
+        p_i = hist[i] * scale
+        mu1 *= q1
+        q1 += p_i
+        q2 = 1.0 - q1
+        if min(q1, q2) < eps or max(q1, q2) > 1.0 - eps:
+            continue
+        mu1 = (mu1 + i * p_i) / q1
+        mu2 = (mu - q1 * mu1) / q2
+        sigma = q1 * q2 * (mu1 - mu2) * (mu1 - mu2)
+        if sigma > max_sigma:
+            max_sigma = sigma
+            max_val = i
+    return max_val
+
+
+@kernel(parallel=True)
+def bgr_to_gray_u8(image):
+    """BGR(A) uint8 to grey with ITU-R 601 weights in OpenCV's 14-bit fixed point."""
+    h, w, _ = image.shape
+    out = np.empty((h, w), np.uint8)
+    for i in prange(h):
+        for j in range(w):
+            b = np.int32(image[i, j, 0])
+            g = np.int32(image[i, j, 1])
+            r = np.int32(image[i, j, 2])
+            out[i, j] = np.uint8((b * 1868 + g * 9617 + r * 4899 + 8192) >> 14)
+    return out
