@@ -88,7 +88,8 @@ def fit_to_format(image: np.ndarray, fmt: str) -> np.ndarray:
         if out.dtype == np.float32 or out.dtype == np.float64:
             target = np.uint16 if "uint16" in spec["dtypes"] else np.uint8
             top = np.iinfo(target).max
-            _warn(f"float data written to {fmt.upper()} as {np.dtype(target).name} (0..1 mapped to 0..{top})")
+            depth = np.dtype(target).name
+            _warn(f"float data written to {fmt.upper()} as {depth} (0..1 mapped to 0..{top})")
             out = np.nan_to_num(out.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
             out = np.clip(np.rint(out * top), 0, top).astype(target)
         elif out.dtype == np.uint16:
@@ -180,7 +181,8 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
     _remove_stale_temporaries(folder)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=f".imgtool-{os.getpid()}.part")
+    suffix = f".imgtool-{os.getpid()}.part"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -1,0 +1,365 @@
+"""Running one command over many inputs: planning outputs, parallel jobs, atomic writes.
+
+The CLI turns its options into :class:`Settings` and a list of :class:`Task`; this module
+reads each input, calls the command's processor, and writes the result with the I/O
+layer's atomic writer. A failing input is recorded and the others go on. With ``jobs > 1``
+inputs run in worker processes (``spawn``), each with one Numba and one OpenCV thread so
+the cores are not oversubscribed.
+
+A processor is a module-level function ``process(image, params, ctx) -> Outcome`` named by
+a ``"module:function"`` string, so worker processes can import it.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imgtool.errors import (
+    ExitCode,
+    ImgtoolError,
+    InputError,
+    InvalidParameterError,
+    OutputError,
+)
+
+#: Extensions picked up when a folder is given as input.
+IMAGE_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp",
+    ".pgm", ".ppm", ".pnm", ".gif",
+)  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    """What a processor returns: the image to write (or None) and a JSON-able record."""
+
+    image: object = None
+    record: dict = field(default_factory=dict)
+    exit_code: int = 0  #: non-zero marks a soft failure that still wrote its output
+    message: str = ""  #: said on stderr with the soft failure
+
+
+@dataclass
+class Task:
+    """One input and where its result goes (a path, ``"-"``, or None for no image)."""
+
+    index: int
+    source: str
+    output: str | None
+
+    @property
+    def display(self) -> str:
+        return "<stdin>" if self.source == "-" else self.source
+
+
+@dataclass
+class Settings:
+    """Everything a worker needs besides the task; must stay picklable."""
+
+    processor: str
+    params: dict
+    auto_orient: bool = True
+    max_megapixels: float | None = None
+    overwrite: bool = False
+    format: str | None = None
+    quality: int = 92
+    inputs: tuple = ()
+    collect: bool = False  #: return the image instead of writing it (PDF assembly)
+    threads: int | None = None
+    verbose: int = 0
+    pdf: dict = field(default_factory=dict)  #: dpi and page_size for PDF output
+
+
+@dataclass
+class Result:
+    """What happened to one task."""
+
+    index: int
+    input: str
+    output: str | None
+    status: str  #: "ok", "failed" or "skipped"
+    record: dict = field(default_factory=dict)
+    exit_code: int = 0
+    error: str | None = None
+    warnings: list = field(default_factory=list)
+    image: object = None  #: the result image when Settings.collect
+
+    def to_json(self) -> dict:
+        out = {"input": self.input, "output": self.output, "status": self.status}
+        out.update(self.record)
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def expand_inputs(args, *, recursive: bool = False) -> list[tuple[str, Path | None]]:
+    """Paths from the command line: files as given, folders expanded, globs matched.
+
+    Returns (source, relative path) pairs; the relative path (under the folder given)
+    is set for files found in folders so ``-o DIR`` can keep the sub-folder tree.
+    """
+    found: list[tuple[str, Path | None]] = []
+    for arg in args:
+        arg = str(arg)
+        if arg == "-":
+            found.append(("-", None))
+        elif os.path.isdir(arg):
+            root = Path(arg)
+            pattern = "**/*" if recursive else "*"
+            files = sorted(
+                p for p in root.glob(pattern)
+                if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            )  # fmt: skip
+            if not files:
+                raise InputError(f"{arg}: folder holds no images" + ("" if recursive else
+                                 " (use --recursive to look in sub-folders)"))
+            found += [(str(p), p.relative_to(root)) for p in files]
+        elif not os.path.exists(arg) and glob.has_magic(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                raise InputError(f"{arg}: no file matches this pattern")
+            found += [(m, None) for m in matches if os.path.isfile(m)]
+        else:
+            found.append((arg, None))
+    return found
+
+
+def plan(
+    inputs: list[tuple[str, Path | None]],
+    output: str | None,
+    name_for: Callable[[str], str],
+    *,
+    collect: bool = False,
+) -> list[Task]:
+    """Decide the output of every input.
+
+    - ``output`` None: next to each input, named by ``name_for(source)`` (stdin: stdout);
+    - one input and ``output`` a file name (or ``-``): that file;
+    - ``collect`` (a PDF of all pages): the tasks write nothing themselves;
+    - otherwise ``output`` is a folder (created if needed): ``output/rel/name_for(source)``.
+    """
+    tasks: list[Task] = []
+    folder_mode = output is not None and not collect and output != "-" and (
+        os.path.isdir(output) or output.endswith(("/", os.sep)) or len(inputs) > 1
+    )
+    if folder_mode and len(inputs) > 1 and Path(output).suffix.lower() in (
+        ext for ext in IMAGE_EXTENSIONS
+    ):
+        raise InvalidParameterError(
+            f"{output}: several inputs need -o FOLDER (or -o FILE.pdf for scan), not one file"
+        )
+    if output == "-" and len(inputs) > 1 and not collect:
+        raise InvalidParameterError("-o - (stdout) takes one input, or a PDF of all pages")
+    for i, (source, rel) in enumerate(inputs):
+        if collect:
+            out = None
+        elif output is None:
+            out = "-" if source == "-" else str(Path(source).with_name(name_for(source)))
+        elif folder_mode:
+            sub = rel.parent if rel is not None else Path()
+            out = str(Path(output) / sub / name_for(source))
+        else:
+            out = output
+        tasks.append(Task(i, source, out))
+    seen: dict[str, str] = {}
+    for t in tasks:
+        if t.output and t.output != "-":
+            key = os.path.normpath(os.path.abspath(t.output))
+            if key in seen:
+                raise InvalidParameterError(
+                    f"{t.display} and {seen[key]} would both be written to {t.output}; "
+                    "use --name with {{stem}} and {{ext}} to tell them apart"
+                )
+            seen[key] = t.display
+    return tasks
+
+
+def run(
+    tasks: list[Task],
+    settings: Settings,
+    *,
+    jobs: int = 1,
+    skip_existing: bool = False,
+    progress=None,
+) -> Iterator[Result]:
+    """Process ``tasks``, yielding a :class:`Result` for each in input order.
+
+    Tasks whose output exists are skipped with ``skip_existing``. ``progress`` (a tqdm-like
+    object or None) is advanced once per finished task.
+    """
+    pending: list[Task] = []
+    ready: dict[int, Result] = {}
+    for t in tasks:
+        if skip_existing and t.output not in (None, "-") and os.path.exists(t.output):
+            ready[t.index] = Result(t.index, t.display, t.output, "skipped")
+        else:
+            pending.append(t)
+    order = [t.index for t in tasks]
+    nxt = 0
+
+    def drain():
+        nonlocal nxt
+        while nxt < len(order) and order[nxt] in ready:
+            yield ready.pop(order[nxt])
+            nxt += 1
+
+    if jobs <= 1 or len(pending) <= 1:
+        _configure_threads(settings.threads)
+        for t in pending:
+            ready[t.index] = run_task(settings, t)
+            if progress is not None:
+                progress.update(1)
+            yield from drain()
+        yield from drain()
+        return
+
+    import concurrent.futures as cf
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(
+        max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_init_worker
+    ) as pool:
+        futures = {pool.submit(run_task, settings, t): t for t in pending}
+        try:
+            for fut in cf.as_completed(futures):
+                t = futures[fut]
+                try:
+                    ready[t.index] = fut.result()
+                except cf.process.BrokenProcessPool:
+                    ready[t.index] = Result(
+                        t.index, t.display, t.output, "failed", exit_code=ExitCode.FAILURE,
+                        error=f"{t.display}: worker process died (out of memory?)",
+                    )
+                if progress is not None:
+                    progress.update(1)
+                yield from drain()
+        except BaseException:
+            # Ctrl-C or a fatal error: stop the workers; their SIGTERM handler unwinds
+            # through the atomic writer, which removes its temporary file.
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    yield from drain()
+
+
+def run_task(settings: Settings, task: Task) -> Result:
+    """Read, process and write one input; any :class:`ImgtoolError` becomes a failed result."""
+    from imgtool.io import encode_image, format_for, read_image, write_bytes
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fmt = None
+            if task.output is not None and not settings.collect:
+                fmt = format_for(task.output, settings.format if task.output == "-" else None)
+            image = read_image(
+                task.source,
+                auto_orient=settings.auto_orient,
+                max_megapixels=settings.max_megapixels,
+            )
+            process = _processor(settings.processor)
+            ctx = {"display": task.display, "output_format": fmt, "source": task.source}
+            outcome = process(image, settings.params, ctx)
+            result = Result(task.index, task.display, task.output, "ok", record=outcome.record)
+            if outcome.image is None:
+                result.output = None
+            elif settings.collect:
+                result.image = outcome.image
+            elif task.output is not None:
+                if fmt == "pdf":
+                    from imgtool.io.pdf import pdf_from_images
+
+                    data = pdf_from_images([outcome.image], **settings.pdf)
+                else:
+                    data = encode_image(outcome.image, fmt, quality=settings.quality)
+                write_bytes(
+                    task.output, data, overwrite=settings.overwrite, inputs=settings.inputs
+                )
+            else:
+                result.output = None
+            if outcome.exit_code:
+                result.status = "failed"
+                result.exit_code = outcome.exit_code
+                result.error = _named(task.display, outcome.message)
+        except ImgtoolError as exc:
+            # Output errors name the output file; everything else names the input.
+            message = str(exc) if isinstance(exc, OutputError) else _named(task.display, str(exc))
+            result = Result(
+                task.index, task.display, task.output, "failed",
+                exit_code=int(exc.exit_code), error=message,
+            )  # fmt: skip
+        except MemoryError:
+            result = Result(
+                task.index, task.display, task.output, "failed", exit_code=ExitCode.INPUT,
+                error=f"{task.display}: not enough memory for this image",
+            )
+        except Exception as exc:  # a bug: report it, keep the batch going
+            detail = traceback.format_exc() if settings.verbose else ""
+            result = Result(
+                task.index, task.display, task.output, "failed", exit_code=ExitCode.FAILURE,
+                error=f"{task.display}: internal error: {type(exc).__name__}: {exc}"
+                + (f"\n{detail}" if detail else ""),
+            )
+        if result.status == "failed" and result.output not in (None, "-"):
+            if not os.path.exists(result.output):
+                result.output = None
+    result.warnings = [str(w.message) for w in caught]
+    return result
+
+
+def _named(display: str, message: str) -> str:
+    return message if message.startswith(display) else f"{display}: {message}"
+
+
+def _processor(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _configure_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    from imgtool.io._cv import cv2
+    from imgtool.kernels._jit import set_threads
+
+    set_threads(threads)
+    cv2.setNumThreads(threads)
+
+
+def _init_worker() -> None:
+    """Worker processes: one thread each; Ctrl-C is the parent's, SIGTERM unwinds cleanly."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminate)
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    from imgtool.io._cv import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "Outcome",
+    "Result",
+    "Settings",
+    "Task",
+    "expand_inputs",
+    "plan",
+    "run",
+    "run_task",
+]

@@ -1,0 +1,102 @@
+"""``imgtool edges``: Canny with automatic or fixed thresholds."""
+
+from __future__ import annotations
+
+import click
+
+from imgtool.cli.options import io_options, run_command
+
+DEFAULT_NAME = "{stem}.edges.png"
+#: Names of imgtool.edges.METHODS, listed here so --help need not import numba
+#: (tests check the two agree).
+AUTO_METHODS = ("gradient_otsu", "gradient_percentile", "otsu", "median")
+
+
+@click.command("edges", epilog="""\b
+Automatic methods (--auto METHOD; default gradient_otsu, chosen by measurement, see
+BENCHMARKS.md):
+  gradient_otsu        Otsu's threshold of the gradient magnitudes that survive
+                       non-maximum suppression = high; low = high / 2
+  gradient_percentile  a high percentile of those magnitudes = high; low = high / 2
+  otsu                 Otsu's threshold of the smoothed grey levels = high; low = high / 2
+  median               v = median grey level: low = (1-s) v, high = (1+s) v
+Thresholds are in the units of cv2.Canny (unnormalised 3x3 Sobel on 8-bit levels);
+16-bit input is scaled to 8-bit units, float input is taken as 0..1.
+The output is a 0/255 edge map (PNG by default).""")
+@click.option("--auto", "auto", is_flag=False, flag_value="default", default=None,
+              metavar="[METHOD]", help="Choose the thresholds automatically (the default).")
+@click.option("--low", type=float, default=None, help="Fixed low threshold (with --high).")
+@click.option("--high", type=float, default=None, help="Fixed high threshold (with --low).")
+@click.option("--sigma", type=float, default=1.4, show_default=True,
+              help="Gaussian smoothing before the gradients; 0 for none.")
+@click.option("--l1", is_flag=True, help="Gradient magnitude |gx|+|gy| instead of L2.")
+@click.option("--median-sigma", type=float, default=0.33, show_default=True,
+              help="s of the median method.")
+@io_options(DEFAULT_NAME)
+@click.pass_context
+def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, **opts):
+    """Find edges with imgtool's Canny detector.
+
+    \b
+      imgtool edges --auto photo.jpg
+      imgtool edges --auto median --json photo.jpg -o edges.png
+      imgtool edges --low 50 --high 150 --sigma 2 photo.jpg -o edges.png
+    """
+    from imgtool.errors import InvalidParameterError
+
+    manual = low is not None or high is not None
+    if auto is not None and manual:
+        raise InvalidParameterError("give either --auto or --low/--high, not both")
+    if manual:
+        if low is None or high is None:
+            raise InvalidParameterError("--low and --high go together")
+        if low < 0 or high < 0:
+            raise InvalidParameterError(f"thresholds must be >= 0, got --low {low:g} "
+                                        f"--high {high:g}")
+        if low > high:
+            raise InvalidParameterError(f"--low {low:g} is above --high {high:g}")
+        method = None
+    else:
+        method = None if auto in (None, "default") else auto
+        if method is not None and method not in AUTO_METHODS:
+            raise InvalidParameterError(
+                f"unknown --auto method {method!r} (choose from {', '.join(AUTO_METHODS)})")
+        method = method or "default"
+    if sigma < 0:
+        raise InvalidParameterError(f"--sigma must be >= 0, got {sigma:g}")
+    if not 0 <= median_sigma < 1:
+        raise InvalidParameterError(f"--median-sigma must be in [0, 1), got {median_sigma:g}")
+    params = {"method": method, "low": low, "high": high, "sigma": sigma or None,
+              "norm": "l1" if l1 else "l2", "median_sigma": median_sigma}
+    return run_command(ctx, "imgtool.cli.edges_cmd:process", params, opts,
+                       default_name=DEFAULT_NAME)
+
+
+def process(image, params, ctx):
+    """Detect the edges of one image (worker side)."""
+    import logging
+
+    import numpy as np
+
+    from imgtool import edges
+    from imgtool.batch import Outcome
+    from imgtool.errors import InputError
+
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise InputError(f"{ctx['display']}: image has NaN or infinite values")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, :3]
+    method = params["method"]
+    kwargs = {"sigma": params["sigma"], "norm": params["norm"],
+              "median_sigma": params["median_sigma"]}
+    if method is None:
+        result, info = edges.detect_edges(image, method=None, low=params["low"],
+                                          high=params["high"], **kwargs)
+    elif method == "default":
+        result, info = edges.detect_edges(image, **kwargs)
+    else:
+        result, info = edges.detect_edges(image, method=method, **kwargs)
+    logging.getLogger("imgtool").info(
+        "%s: method %s, low %.2f, high %.2f, edge pixels %.2f%%", ctx["display"],
+        info["method"] or "fixed", info["low"], info["high"], 100 * info["edge_fraction"])
+    return Outcome(result, dict(info))

@@ -1,0 +1,108 @@
+"""``imgtool``: the click group and the single boundary that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import sys
+import traceback
+
+import click
+
+from imgtool import __version__
+from imgtool.errors import ExitCode, ImgtoolError
+
+COMMANDS = {
+    "filter": ("imgtool.cli.filter_cmd", "filter_command"),
+    "kernel": ("imgtool.cli.kernel_cmd", "kernel_command"),
+    "edges": ("imgtool.cli.edges_cmd", "edges_command"),
+    "scan": ("imgtool.cli.scan_cmd", "scan_command"),
+}
+
+EPILOG = """\b
+Exit codes: 0 ok, 1 internal error (a bug), 2 bad usage or parameter,
+3 unreadable input, 4 output not written, 5 scan found no page,
+6 some inputs of a batch failed, 130 interrupted.
+Run 'imgtool COMMAND --help' for a command's options."""
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported only when used (or listed by --help)."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(
+    cls=LazyGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug; tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr: no warnings or progress.")
+@click.version_option(__version__, "--version", prog_name="imgtool")
+@click.pass_context
+def cli(ctx, verbose, quiet):
+    """Classical image processing: Numba filters, automatic Canny, a document scanner.
+
+    \b
+      imgtool scan photo.jpg                  find the page, flatten it, clean it up
+      imgtool edges --auto photo.jpg          Canny with automatic thresholds
+      imgtool filter --gaussian --sigma 2 in.png -o out.png
+      imgtool kernel --sigma 2                the Gaussian kernel imgtool would use
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = 0 if quiet else verbose
+    ctx.obj["quiet"] = quiet
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
+                                         logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="imgtool: %(message)s", stream=sys.stderr, force=True)
+
+
+def _verbose_requested(argv) -> bool:
+    return any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"})
+               for a in argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``imgtool`` console script and ``python -m imgtool``."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    verbose = _verbose_requested(args)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = cli.main(args=args, prog_name="imgtool", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("imgtool: interrupted", err=True)
+        code = ExitCode.INTERRUPTED
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+    except ImgtoolError as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"imgtool: {exc}", err=True)
+        code = exc.exit_code
+    except BrokenPipeError:
+        code = ExitCode.OUTPUT
+    except Exception as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"imgtool: internal error: {type(exc).__name__}: {exc} "
+                   "(run with -v for the traceback; please report it)", err=True)
+        code = ExitCode.FAILURE
+    sys.stdout.flush() if sys.stdout else None
+    sys.exit(int(code or 0))
+
+
+def _on_sigterm(signum, frame):
+    # Unwind like Ctrl-C, so atomic writers remove their temporary files.
+    raise KeyboardInterrupt
