@@ -17,8 +17,8 @@ class ExitCode(enum.IntEnum):
     FAILURE = 1  #: an unexpected internal error (a bug: please report it)
     USAGE = 2  #: bad command line or parameter value
     INPUT = 3  #: the input cannot be read: missing, not an image, truncated, too large
-    OUTPUT = 4  #: the output cannot be written: exists, is the input, folder not writable, disk full
-    NO_PAGE = 5  #: scan: no page was found and ``--fallback skip`` was chosen
+    OUTPUT = 4  #: the output cannot be written: exists, is the input, unwritable, disk full
+    NO_PAGE = 5  #: scan: no page was found (``--fallback full`` still wrote the photo)
     PARTIAL = 6  #: batch: some inputs failed, the others were processed
     INTERRUPTED = 130  #: Ctrl-C
 

@@ -33,7 +33,8 @@ def sniff(data: bytes) -> Header | None:
 
     Examples
     --------
-    >>> sniff(b"\\x89PNG\\r\\n\\x1a\\n" + b"\\x00\\x00\\x00\\rIHDR" + bytes([0, 0, 0, 7, 0, 0, 0, 5]))
+    >>> png = b"\\x89PNG\\r\\n\\x1a\\n" + b"\\x00\\x00\\x00\\rIHDR"
+    >>> sniff(png + bytes([0, 0, 0, 7, 0, 0, 0, 5]))
     Header(format='png', width=7, height=5, frames=1)
     >>> sniff(b"hello") is None
     True
