@@ -15,7 +15,7 @@ Whatever the input dtype, thresholds mean the same thing:
 
 Colour input (``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA, OpenCV's channel order) is converted
 to grey with the ITU-R BT.601 weights 0.299 R + 0.587 G + 0.114 B, like
-``cv2.cvtColor(..., cv2.COLOR_BGR2GRAY)`` (bit-exact for uint8: the same 14-bit fixed point).
+``cv2.cvtColor(..., cv2.COLOR_BGR2GRAY)`` (bit-exact for uint8: the same 15-bit fixed point).
 
 Agreement with OpenCV. Given the same (already smoothed) uint8 input, the same thresholds and
 norm, :func:`canny` with ``sigma=None`` returns exactly ``cv2.Canny(image, low, high,
