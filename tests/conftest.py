@@ -45,9 +45,11 @@ def run_cli(args, *, stdin: bytes = b"", cwd: Path | None = None) -> CliResult:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:
         sys.stdout.flush()
+        sys.stdout.detach()  # keep the BytesIO open after the wrapper goes
+        data = out.getvalue()
         sys.stdin, sys.stdout, sys.stderr, cwd_back = old
         os.chdir(cwd_back)
-    return CliResult(code, out.getvalue(), err.getvalue())
+    return CliResult(code, data, err.getvalue())
 
 
 def run_subprocess(args, *, cwd=None, stdin=None, timeout=120):

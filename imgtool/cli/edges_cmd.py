@@ -12,7 +12,42 @@ DEFAULT_NAME = "{stem}.edges.png"
 AUTO_METHODS = ("gradient_otsu", "gradient_percentile", "otsu", "median")
 
 
-@click.command("edges", epilog="""\b
+class AutoOption(click.Command):
+    """Lets ``--auto`` take an optional METHOD without swallowing an input path.
+
+    ``--auto photo.jpg`` means the default method on photo.jpg; the next word is taken as
+    the method only when it names one (or is written ``--auto=NAME``).
+    """
+
+    def parse_args(self, ctx, args):
+        out, i = [], 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                out += args[i:]
+                break
+            if arg == "--auto":
+                nxt = args[i + 1] if i + 1 < len(args) else None
+                if nxt in AUTO_METHODS or _looks_like_method(nxt):
+                    out.append(f"--auto={nxt}")
+                    i += 2
+                    continue
+                out.append("--auto=default")
+            else:
+                out.append(arg)
+            i += 1
+        return super().parse_args(ctx, out)
+
+
+def _looks_like_method(word) -> bool:
+    """A bare word that is no file (``--auto magic``): meant as a method, reported as unknown."""
+    import os
+
+    return (word is not None and not word.startswith("-") and "." not in word
+            and os.sep not in word and not os.path.exists(word))
+
+
+@click.command("edges", cls=AutoOption, epilog="""\b
 Automatic methods (--auto METHOD; default gradient_otsu, chosen by measurement, see
 BENCHMARKS.md):
   gradient_otsu        Otsu's threshold of the gradient magnitudes that survive
@@ -23,8 +58,8 @@ BENCHMARKS.md):
 Thresholds are in the units of cv2.Canny (unnormalised 3x3 Sobel on 8-bit levels);
 16-bit input is scaled to 8-bit units, float input is taken as 0..1.
 The output is a 0/255 edge map (PNG by default).""")
-@click.option("--auto", "auto", is_flag=False, flag_value="default", default=None,
-              metavar="[METHOD]", help="Choose the thresholds automatically (the default).")
+@click.option("--auto", "auto", default=None, metavar="[METHOD]",
+              help="Choose the thresholds automatically (the default).")
 @click.option("--low", type=float, default=None, help="Fixed low threshold (with --high).")
 @click.option("--high", type=float, default=None, help="Fixed high threshold (with --low).")
 @click.option("--sigma", type=float, default=1.4, show_default=True,

@@ -83,8 +83,12 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.INTERRUPTED
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "imgtool"
+        click.echo(f"imgtool: {exc.format_message()} (see '{where} --help')", err=True)
+        code = ExitCode.USAGE
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"imgtool: {exc.format_message()}", err=True)
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
     except ImgtoolError as exc:
         if verbose:
