@@ -321,6 +321,8 @@ def box(
     array([30, 30, 30], dtype=uint8)
     """
     sy, sx = _box_size(size)
+    if sy * sx >= 2**20:
+        raise InvalidParameterError(f"box: the window {sy} x {sx} is too large (2**20 pixels)")
     src, shape, channels = _prepare(image)
     code = _border_code(border)
     from imgtool.kernels._border import border_index

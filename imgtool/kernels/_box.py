@@ -29,13 +29,18 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks
     off = rx * channels
     count = (2 * ry + 1) * (2 * rx + 1)
     cv = acc_t(cval)
-    half = 0.5 * count
+    width = wc // channels
+    is_int = acc_proto.dtype.kind == "i"
+    inv2n = 1.0 / (2 * count)
+    inv_n = 1.0 / count
     nblocks = max(1, min(h, nblocks))
     for b in numba.prange(nblocks):
         y0 = b * h // nblocks
         y1 = (b + 1) * h // nblocks
         col = np.zeros(wc + 2 * off, acc_proto.dtype)
         sums = np.empty(wc, acc_proto.dtype)
+        mid = col[off : off + wc]  # views indexed from 0: no negative-index wraparound code
+        enter = col[2 * off + channels :]
         outside = acc_t(0)
         for t in range(2 * ry + 1):
             i = rowidx[y0 + t]
@@ -44,10 +49,10 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks
             else:
                 s = src[i]
                 for j in range(wc):
-                    col[off + j] += acc_t(s[j])
+                    mid[j] += acc_t(s[j])
         if outside != 0:
             for j in range(wc):
-                col[off + j] += outside
+                mid[j] += outside
         for y in range(y0, y1):
             if y > y0:
                 a = rowidx[y + 2 * ry]  # entering row
@@ -56,30 +61,35 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks
                     sa = src[a]
                     sd = src[d]
                     for j in range(wc):
-                        col[off + j] += acc_t(sa[j]) - acc_t(sd[j])
+                        mid[j] += acc_t(sa[j]) - acc_t(sd[j])
                 elif a >= 0:
                     sa = src[a]
                     for j in range(wc):
-                        col[off + j] += acc_t(sa[j]) - cv
+                        mid[j] += acc_t(sa[j]) - cv
                 elif d >= 0:
                     sd = src[d]
                     for j in range(wc):
-                        col[off + j] += cv - acc_t(sd[j])
+                        mid[j] += cv - acc_t(sd[j])
             fill_row_border(col, rx, channels, colidx, cv * (2 * ry + 1))
-            # horizontal running sum, one chain per channel (stride = channels)
+            # horizontal running sums, one per channel, kept in a register (a chain through
+            # memory would wait on store-to-load forwarding at every pixel)
             for c in range(channels):
                 s = acc_t(0)
                 for t in range(2 * rx + 1):
                     s += col[t * channels + c]
                 sums[c] = s
-            span = 2 * off
-            for j in range(channels, wc):
-                sums[j] = sums[j - channels] + col[j + span] - col[j - channels]
+                for x in range(width - 1):
+                    q = x * channels + c
+                    s += enter[q] - col[q]
+                    sums[q + channels] = s
             row = out[y]
-            if acc_proto.dtype.kind == "i":
+            if is_int:
+                # floor((2 S + N) / (2 N)) = S / N rounded half up. The quotient is never an
+                # integer (odd / even) and sits >= 1 / (2N) from one, far beyond the float64
+                # product's error for N < 2**20 and S < 2**52, so the reciprocal is exact here.
                 for j in range(wc):
-                    row[j] = np.floor((sums[j] + half) / count)
+                    row[j] = (acc_t(2) * sums[j] + count) * inv2n
             else:
                 for j in range(wc):
-                    row[j] = sums[j] / count
+                    row[j] = sums[j] * inv_n
     return out

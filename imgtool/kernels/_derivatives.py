@@ -60,39 +60,35 @@ def stencil3x3(src, channels, op, rowidx, colidx, cval, nblocks, out, out2):
             up = ring[(y + 2) % 3]
             mid = ring[y % 3]
             dn = ring[(y + 1) % 3]
+            # shifted views indexed from 0: no negative-index wraparound code in the loops
+            u0, u1, u2 = up[:wc], up[c : c + wc], up[c2 : c2 + wc]
+            m0, m1, m2 = mid[:wc], mid[c : c + wc], mid[c2 : c2 + wc]
+            d0, d1, d2 = dn[:wc], dn[c : c + wc], dn[c2 : c2 + wc]
             o = out[y]
             if op == LAPLACIAN4:
                 for j in range(wc):
-                    o[j] = (up[j + c] + dn[j + c]) + (mid[j] + mid[j + c2]) - four * mid[j + c]
+                    o[j] = (u1[j] + d1[j]) + (m0[j] + m2[j]) - four * m1[j]
             elif op == LAPLACIAN8:
                 for j in range(wc):
                     o[j] = (
-                        (up[j] + up[j + c] + up[j + c2])
-                        + (mid[j] + mid[j + c2])
-                        + (dn[j] + dn[j + c] + dn[j + c2])
-                        - eight * mid[j + c]
+                        (u0[j] + u1[j] + u2[j])
+                        + (m0[j] + m2[j])
+                        + (d0[j] + d1[j] + d2[j])
+                        - eight * m1[j]
                     )
             elif op == SOBEL:
                 o2 = out2[y]
                 for j in range(wc):
-                    o[j] = (
-                        (up[j + c2] - up[j]) + two * (mid[j + c2] - mid[j]) + (dn[j + c2] - dn[j])
-                    )
-                    o2[j] = (dn[j] + two * dn[j + c] + dn[j + c2]) - (
-                        up[j] + two * up[j + c] + up[j + c2]
-                    )
+                    o[j] = (u2[j] - u0[j]) + two * (m2[j] - m0[j]) + (d2[j] - d0[j])
+                    o2[j] = (d0[j] + two * d1[j] + d2[j]) - (u0[j] + two * u1[j] + u2[j])
             elif op == MAGNITUDE_L2:
                 for j in range(wc):
-                    gx = (up[j + c2] - up[j]) + two * (mid[j + c2] - mid[j]) + (dn[j + c2] - dn[j])
-                    gy = (dn[j] + two * dn[j + c] + dn[j + c2]) - (
-                        up[j] + two * up[j + c] + up[j + c2]
-                    )
+                    gx = (u2[j] - u0[j]) + two * (m2[j] - m0[j]) + (d2[j] - d0[j])
+                    gy = (d0[j] + two * d1[j] + d2[j]) - (u0[j] + two * u1[j] + u2[j])
                     o[j] = np.sqrt(gx * gx + gy * gy)
             else:
                 for j in range(wc):
-                    gx = (up[j + c2] - up[j]) + two * (mid[j + c2] - mid[j]) + (dn[j + c2] - dn[j])
-                    gy = (dn[j] + two * dn[j + c] + dn[j + c2]) - (
-                        up[j] + two * up[j + c] + up[j + c2]
-                    )
+                    gx = (u2[j] - u0[j]) + two * (m2[j] - m0[j]) + (d2[j] - d0[j])
+                    gy = (d0[j] + two * d1[j] + d2[j]) - (u0[j] + two * u1[j] + u2[j])
                     o[j] = abs(gx) + abs(gy)
     return out

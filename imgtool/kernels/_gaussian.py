@@ -36,12 +36,13 @@ def separable_symmetric(src, channels, wy, wx, rowidx, colidx, cval, maxval, nbl
         y1 = (b + 1) * h // nblocks
         pad = np.empty(wc + 2 * off, wy.dtype)
         acc = np.empty(wc, wy.dtype)
+        mid = pad[off : off + wc]  # views indexed from 0: no negative-index wraparound code
         for y in range(y0, y1):
             # vertical pass into the middle of the padded row
-            s0 = src[rowidx[y + ry]]
+            s0 = src[y]
             w0 = wy[0]
             for j in range(wc):
-                pad[off + j] = w0 * acc_t(s0[j])
+                mid[j] = w0 * acc_t(s0[j])
             bias = acc_t(0)
             for k in range(1, ry + 1):
                 a = rowidx[y + ry - k]
@@ -51,28 +52,28 @@ def separable_symmetric(src, channels, wy, wx, rowidx, colidx, cval, maxval, nbl
                     sa = src[a]
                     sc = src[c]
                     for j in range(wc):
-                        pad[off + j] += wk * (acc_t(sa[j]) + acc_t(sc[j]))
+                        mid[j] += wk * (acc_t(sa[j]) + acc_t(sc[j]))
                 elif a >= 0 or c >= 0:
                     sa = src[max(a, c)]
                     for j in range(wc):
-                        pad[off + j] += wk * acc_t(sa[j])
+                        mid[j] += wk * acc_t(sa[j])
                     bias += wk * cv
                 else:
                     bias += 2 * wk * cv
             if bias != 0:
                 for j in range(wc):
-                    pad[off + j] += bias
+                    mid[j] += bias
             fill_row_border(pad, rx, channels, colidx, cv)
             # horizontal pass
             w0 = wx[0]
             for j in range(wc):
-                acc[j] = w0 * pad[off + j]
+                acc[j] = w0 * mid[j]
             for k in range(1, rx + 1):
                 wk = wx[k]
-                lo = off - k * channels
-                hi = off + k * channels
+                left = pad[off - k * channels :]
+                right = pad[off + k * channels :]
                 for j in range(wc):
-                    acc[j] += wk * (pad[lo + j] + pad[hi + j])
+                    acc[j] += wk * (left[j] + right[j])
             row = out[y]
             if maxval > 0:
                 top = acc_t(maxval)
