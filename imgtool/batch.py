@@ -304,6 +304,8 @@ def run_task(settings: Settings, task: Task) -> Result:
                 error=f"{task.display}: not enough memory for this image",
             )
         except Exception as exc:  # a bug: report it, keep the batch going
+            if _interrupted(exc):
+                raise KeyboardInterrupt from None
             detail = traceback.format_exc() if settings.verbose else ""
             result = Result(
                 task.index, task.display, task.output, "failed", exit_code=ExitCode.FAILURE,
@@ -315,6 +317,17 @@ def run_task(settings: Settings, task: Task) -> Result:
                 result.output = None
     result.warnings = [str(w.message) for w in caught]
     return result
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """True when Ctrl-C arrived inside compiled code and surfaced as another exception."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _named(display: str, message: str) -> str:

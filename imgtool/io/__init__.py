@@ -9,7 +9,13 @@
 Importing this package does not import cv2; the functions do when called.
 """
 
-from imgtool.io.read import DEFAULT_MAX_MEGAPIXELS, decode_image, image_header, read_image
+from imgtool.io.read import (
+    DEFAULT_MAX_MEGAPIXELS,
+    InputWarning,
+    decode_image,
+    image_header,
+    read_image,
+)
 from imgtool.io.write import (
     FORMATS,
     ConversionWarning,
@@ -25,6 +31,7 @@ __all__ = [
     "DEFAULT_MAX_MEGAPIXELS",
     "FORMATS",
     "ConversionWarning",
+    "InputWarning",
     "check_output",
     "decode_image",
     "encode_image",

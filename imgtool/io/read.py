@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,10 @@ DEFAULT_MAX_MEGAPIXELS = 180.0
 DTYPES = (np.uint8, np.uint16, np.float32)
 
 _INVERSE = {6: 8, 8: 6}
+
+
+class InputWarning(UserWarning):
+    """An input was read, but not all of it is used (e.g. later frames of an animation)."""
 
 
 def read_image(
@@ -101,6 +106,9 @@ def decode_image(
     if image.size == 0:
         raise InputError(f"{name}: image has no pixels")
     image = _normalise(image, name)
+    if header is not None and header.frames > 1:
+        warnings.warn(f"animated {header.format.upper()}: only the first of {header.frames} "
+                      "frames is used", InputWarning, stacklevel=2)
     if header is not None:
         tag = orientation(data, header.format)
         if header.format == "tiff":
