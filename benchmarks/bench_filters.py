@@ -52,7 +52,8 @@ def _scipy_magnitude(img):
     from scipy import ndimage
 
     x = img.astype(np.float32)
-    return np.hypot(ndimage.sobel(x, axis=1, mode="mirror"), ndimage.sobel(x, axis=0, mode="mirror"))
+    gx = ndimage.sobel(x, axis=1, mode="mirror")
+    return np.hypot(gx, ndimage.sobel(x, axis=0, mode="mirror"))
 
 
 def _cases(u8, f32):

@@ -344,6 +344,7 @@ def box(
         border_index(shape[1], rx, code),
         _cval_for(src.dtype, cval),
         np.empty(0, acc),
+        src.dtype == np.uint8 and sy * sx < 16384,
         _blocks(1),
         out,
     )

@@ -419,3 +419,19 @@ def test_set_threads_is_reexported():
     from imgtool.kernels._jit import set_threads
 
     assert filters.set_threads is set_threads
+
+
+@pytest.mark.parametrize("shape", [(5, 200), (4, 203, 3), (3, 97, 2), (3, 1001, 1)])
+@pytest.mark.parametrize("size", [(3, 11), (1, 21), (5, 13), (1, 41)])
+@pytest.mark.parametrize("border", filters.BORDERS)
+def test_box_wide_windows_on_long_rows_exact(shape, size, border):
+    # long rows and windows wider than the direct-sum limit: the segmented running sums
+    img = make_image(shape, np.uint8, seed=9)
+    np.testing.assert_array_equal(
+        filters.box(img, size, border=border, cval=3), naive_box_int(img, *size, border, 3)
+    )
+    f = img.astype(np.float32) / 255
+    ref = ndimage.uniform_filter(
+        f.astype(np.float64), size + (1,) * (f.ndim - 2), mode=SCIPY_MODE[border], cval=0.5
+    )
+    assert_close(filters.box(f, size, border=border, cval=0.5), ref, np.float32)

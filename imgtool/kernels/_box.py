@@ -16,13 +16,111 @@ from imgtool.kernels._border import fill_row_border
 from imgtool.kernels._jit import kernel
 
 
+@kernel
+def _running_sums(col, enter, sums, dif, channels, width, win):
+    """Window sums along a padded row by running sums kept in registers.
+
+    A chain through memory would wait on store-to-load forwarding at every pixel, and one
+    register chain waits on the adder's latency, so the row is cut into four segments whose
+    chains run interleaved. ``enter`` is ``col`` shifted by ``win`` pixels; ``dif`` is a
+    scratch row. Every array is
+    indexed through a per-channel view from 0, so no negative-index code is generated.
+    """
+    seg = width // 4
+    nseg = 4 if seg >= 2 * win else 1
+    if nseg == 1:
+        seg = width
+    step = seg * channels
+    for c in range(channels):
+        for k in range(nseg):
+            base = k * step + c
+            cv = col[base::channels]
+            s = cv[0] - cv[0]
+            for t in range(win):
+                s += cv[t]
+            sums[base] = s
+        if nseg == 1:
+            e0 = enter[c::channels]
+            c0 = col[c::channels]
+            o0 = sums[c + channels :: channels]
+            s0 = sums[c]
+            for x in range(width - 1):
+                s0 += e0[x] - c0[x]
+                o0[x] = s0
+            continue
+        if channels == 1:
+            # the common grey case: contiguous views, and the entering-minus-leaving
+            # differences made first in one vectorised loop
+            for x in range(width - 1):
+                dif[x] = enter[x] - col[x]
+            d0 = dif[:]
+            d1 = dif[seg:]
+            d2 = dif[2 * seg :]
+            d3 = dif[3 * seg :]
+            o0 = sums[1:]
+            o1 = sums[1 + seg :]
+            o2 = sums[1 + 2 * seg :]
+            o3 = sums[1 + 3 * seg :]
+            s0 = sums[0]
+            s1 = sums[seg]
+            s2 = sums[2 * seg]
+            s3 = sums[3 * seg]
+            for x in range(seg - 1):
+                s0 += d0[x]
+                s1 += d1[x]
+                s2 += d2[x]
+                s3 += d3[x]
+                o0[x] = s0
+                o1[x] = s1
+                o2[x] = s2
+                o3[x] = s3
+            for x in range(seg - 1, width - 3 * seg - 1):
+                s3 += d3[x]
+                o3[x] = s3
+            return
+        e0 = enter[c::channels]
+        e1 = enter[c + step :: channels]
+        e2 = enter[c + 2 * step :: channels]
+        e3 = enter[c + 3 * step :: channels]
+        c0 = col[c::channels]
+        c1 = col[c + step :: channels]
+        c2 = col[c + 2 * step :: channels]
+        c3 = col[c + 3 * step :: channels]
+        o0 = sums[c + channels :: channels]
+        o1 = sums[c + channels + step :: channels]
+        o2 = sums[c + channels + 2 * step :: channels]
+        o3 = sums[c + channels + 3 * step :: channels]
+        s0 = sums[c]
+        s1 = sums[c + step]
+        s2 = sums[c + 2 * step]
+        s3 = sums[c + 3 * step]
+        for x in range(seg - 1):
+            s0 += e0[x] - c0[x]
+            s1 += e1[x] - c1[x]
+            s2 += e2[x] - c2[x]
+            s3 += e3[x] - c3[x]
+            o0[x] = s0
+            o1[x] = s1
+            o2[x] = s2
+            o3[x] = s3
+        for x in range(seg - 1, width - 3 * seg - 1):  # the last segment's tail
+            s3 += e3[x] - c3[x]
+            o3[x] = s3
+
+
+#: Windows up to this width are summed directly along the row (vectorised); wider ones by a
+#: running sum (serial, but independent of the width).
+DIRECT_MAX = 9
+
+
 @kernel(parallel=True)
-def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks, out):
+def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32, nblocks, out):
     """Mean of every ``(2ry+1) x (2rx+1)`` window of ``src`` (H, W * channels) into ``out``.
 
     ``acc_proto``'s dtype is the accumulator: an integer type for integer images (then the
     mean is rounded half up, exactly, from the integer sum) or float64 for float images.
-    ``cval`` must already be representable in ``src``'s dtype.
+    ``cval`` must already be representable in ``src``'s dtype. ``use_f32`` allows the float32
+    rounding path (exact only for uint8 and windows below 16384 pixels).
     """
     acc_t = acc_proto.dtype.type
     h, wc = src.shape
@@ -32,6 +130,9 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks
     width = wc // channels
     is_int = acc_proto.dtype.kind == "i"
     inv2n = 1.0 / (2 * count)
+    inv2n_f32 = np.float32(inv2n)
+    two = acc_t(2)
+    n = acc_t(count)
     inv_n = 1.0 / count
     nblocks = max(1, min(h, nblocks))
     for b in numba.prange(nblocks):
@@ -39,6 +140,7 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks
         y1 = (b + 1) * h // nblocks
         col = np.zeros(wc + 2 * off, acc_proto.dtype)
         sums = np.empty(wc, acc_proto.dtype)
+        dif = np.empty(wc, acc_proto.dtype)
         mid = col[off : off + wc]  # views indexed from 0: no negative-index wraparound code
         enter = col[2 * off + channels :]
         outside = acc_t(0)
@@ -71,24 +173,27 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, nblocks
                     for j in range(wc):
                         mid[j] += cv - acc_t(sd[j])
             fill_row_border(col, rx, channels, colidx, cv * (2 * ry + 1))
-            # horizontal running sums, one per channel, kept in a register (a chain through
-            # memory would wait on store-to-load forwarding at every pixel)
-            for c in range(channels):
-                s = acc_t(0)
-                for t in range(2 * rx + 1):
-                    s += col[t * channels + c]
-                sums[c] = s
-                for x in range(width - 1):
-                    q = x * channels + c
-                    s += enter[q] - col[q]
-                    sums[q + channels] = s
-            row = out[y]
-            if is_int:
-                # floor((2 S + N) / (2 N)) = S / N rounded half up. The quotient is never an
-                # integer (odd / even) and sits >= 1 / (2N) from one, far beyond the float64
-                # product's error for N < 2**20 and S < 2**52, so the reciprocal is exact here.
+            if 2 * rx + 1 <= DIRECT_MAX:
+                # narrow windows: a direct sum vectorises, the running sum cannot
                 for j in range(wc):
-                    row[j] = (acc_t(2) * sums[j] + count) * inv2n
+                    sums[j] = col[j]
+                for t in range(1, 2 * rx + 1):
+                    ct = col[t * channels :]
+                    for j in range(wc):
+                        sums[j] += ct[j]
+            else:
+                _running_sums(col, enter, sums, dif, channels, width, 2 * rx + 1)
+            row = out[y]
+            # Integers: floor((2 S + N) / (2 N)) = S / N rounded half up. The quotient is never
+            # an integer (odd / even): it sits >= 1 / (2N) from one, more than the error of
+            # the product with the rounded reciprocal (relative 2**-52 in float64, N < 2**20;
+            # 2**-23 in float32, which the caller allows only for uint8 and N < 16384).
+            if is_int and use_f32:
+                for j in range(wc):
+                    row[j] = np.float32(two * sums[j] + n) * inv2n_f32
+            elif is_int:
+                for j in range(wc):
+                    row[j] = np.float64(two * sums[j] + n) * inv2n
             else:
                 for j in range(wc):
                     row[j] = sums[j] * inv_n
