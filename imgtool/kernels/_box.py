@@ -173,6 +173,14 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                     for j in range(wc):
                         mid[j] += cv - acc_t(sd[j])
             fill_row_border(col, rx, channels, colidx, cv * (2 * ry + 1))
+            row = out[y]
+            if rx == 1 and is_int and use_f32:
+                # the 3-wide window fused with the rounding: one pass over the row
+                c1 = col[channels:]
+                c2 = col[2 * channels :]
+                for j in range(wc):
+                    row[j] = np.float32(two * (col[j] + c1[j] + c2[j]) + n) * inv2n_f32
+                continue
             if 2 * rx + 1 <= DIRECT_MAX:
                 # narrow windows: a direct sum vectorises, the running sum cannot
                 for j in range(wc):
@@ -183,7 +191,6 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                         sums[j] += ct[j]
             else:
                 _running_sums(col, enter, sums, dif, channels, width, 2 * rx + 1)
-            row = out[y]
             # Integers: floor((2 S + N) / (2 N)) = S / N rounded half up. The quotient is never
             # an integer (odd / even): it sits >= 1 / (2N) from one, more than the error of
             # the product with the rounded reciprocal (relative 2**-52 in float64, N < 2**20;
