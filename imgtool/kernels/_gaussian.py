@@ -38,13 +38,25 @@ def separable_symmetric(src, channels, wy, wx, rowidx, colidx, cval, maxval, nbl
         acc = np.empty(wc, wy.dtype)
         mid = pad[off : off + wc]  # views indexed from 0: no negative-index wraparound code
         for y in range(y0, y1):
-            # vertical pass into the middle of the padded row
+            # vertical pass into the middle of the padded row; the first pass also takes the
+            # nearest row pair when both rows exist
             s0 = src[y]
             w0 = wy[0]
-            for j in range(wc):
-                mid[j] = w0 * acc_t(s0[j])
+            kstart = 1
+            a = rowidx[y + ry - 1] if ry > 0 else -1
+            c = rowidx[y + ry + 1] if ry > 0 else -1
+            if a >= 0 and c >= 0:
+                w1 = wy[1]
+                sa = src[a]
+                sc = src[c]
+                for j in range(wc):
+                    mid[j] = w0 * acc_t(s0[j]) + w1 * (acc_t(sa[j]) + acc_t(sc[j]))
+                kstart = 2
+            else:
+                for j in range(wc):
+                    mid[j] = w0 * acc_t(s0[j])
             bias = acc_t(0)
-            for k in range(1, ry + 1):
+            for k in range(kstart, ry + 1):
                 a = rowidx[y + ry - k]
                 c = rowidx[y + ry + k]
                 wk = wy[k]
@@ -64,23 +76,34 @@ def separable_symmetric(src, channels, wy, wx, rowidx, colidx, cval, maxval, nbl
                 for j in range(wc):
                     mid[j] += bias
             fill_row_border(pad, rx, channels, colidx, cv)
-            # horizontal pass
+            # horizontal pass: the first pass takes the centre and the nearest pair, the last
+            # pass the farthest pair together with the rounding and the store
             w0 = wx[0]
-            for j in range(wc):
-                acc[j] = w0 * mid[j]
-            for k in range(1, rx + 1):
+            if rx >= 1:
+                w1 = wx[1]
+                left = pad[off - channels :]
+                right = pad[off + channels :]
+                for j in range(wc):
+                    acc[j] = w0 * mid[j] + w1 * (left[j] + right[j])
+            else:
+                for j in range(wc):
+                    acc[j] = w0 * mid[j]
+            for k in range(2, rx):
                 wk = wx[k]
                 left = pad[off - k * channels :]
                 right = pad[off + k * channels :]
                 for j in range(wc):
                     acc[j] += wk * (left[j] + right[j])
             row = out[y]
+            wl = wx[rx] if rx >= 2 else acc_t(0)
+            left = pad[off - rx * channels :]
+            right = pad[off + rx * channels :]
             if maxval > 0:
                 top = acc_t(maxval)
                 for j in range(wc):
-                    v = np.floor(acc[j] + acc_t(0.5))
+                    v = np.floor(acc[j] + wl * (left[j] + right[j]) + acc_t(0.5))
                     row[j] = min(max(v, acc_t(0)), top)
             else:
                 for j in range(wc):
-                    row[j] = acc[j]
+                    row[j] = acc[j] + wl * (left[j] + right[j])
     return out
