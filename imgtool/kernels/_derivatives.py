@@ -25,8 +25,9 @@ def _load_row(ring, slot, src, i, channels, colidx, cval):
         return
     s = src[i]
     acc_t = ring.dtype.type
+    inner = buf[channels : channels + s.size]  # indexed from 0: no wraparound code
     for j in range(s.size):
-        buf[channels + j] = acc_t(s[j])
+        inner[j] = acc_t(s[j])
     fill_row_border(buf, 1, channels, colidx, cval)
 
 
