@@ -34,7 +34,7 @@ NP_PAD_MODE = {
     "wrap": "wrap",
 }
 DTYPES = [np.uint8, np.uint16, np.float32]
-CHANNELS = [None, 3, 4]  # None: a 2-D image; 1 channel is covered by test_single_channel_3d
+CHANNELS = [None, 1, 3, 4]  # None: a 2-D (H, W) image
 LAP4 = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float64)
 LAP8 = np.array([[1, 1, 1], [1, -8, 1], [1, 1, 1]], np.float64)
 
