@@ -435,3 +435,13 @@ def test_box_wide_windows_on_long_rows_exact(shape, size, border):
         f.astype(np.float64), size + (1,) * (f.ndim - 2), mode=SCIPY_MODE[border], cval=0.5
     )
     assert_close(filters.box(f, size, border=border, cval=0.5), ref, np.float32)
+
+
+@pytest.mark.parametrize("name", list(all_filters()))
+def test_read_only_input(name):
+    # e.g. np.asarray of a Pillow image is read-only; the filters never write to their input
+    fn = all_filters()[name]
+    img = make_image((12, 14), np.uint8, seed=10)
+    ro = img.copy()
+    ro.setflags(write=False)
+    np.testing.assert_array_equal(fn(ro), fn(img))
