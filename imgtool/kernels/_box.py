@@ -1,10 +1,11 @@
-"""Box (mean) filter by running sums: the cost per pixel does not depend on the window size.
+"""Box (mean) filter by running sums: the cost per pixel does not grow with the window.
 
 Each block of rows keeps one running column sum (a padded row): it is initialised with the
 ``2 * ry + 1`` rows around the block's first row, then moves down one row at a time by adding
-the entering row and subtracting the leaving one. Each row's horizontal window sum is a
-running sum along the padded row. Sums are exact for integer images (integer accumulator);
-the halo is ``ry`` rows and ``rx`` columns.
+the entering row and subtracting the leaving one. Along the row, windows up to ``DIRECT_MAX``
+wide are summed directly (vectorised; the 3-wide one fused with the rounding), wider ones by
+running sums. Sums are exact for integer images (integer accumulator); the halo is ``ry``
+rows and ``rx`` columns.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def _running_sums(col, enter, sums, dif, channels, width, win):
     A chain through memory would wait on store-to-load forwarding at every pixel, and one
     register chain waits on the adder's latency, so the row is cut into four segments whose
     chains run interleaved. ``enter`` is ``col`` shifted by ``win`` pixels; ``dif`` is a
-    scratch row. Every array is
-    indexed through a per-channel view from 0, so no negative-index code is generated.
+    scratch row. Every array is indexed through a per-channel view from 0, so no
+    negative-index code is generated.
     """
     seg = width // 4
     nseg = 4 if seg >= 2 * win else 1
