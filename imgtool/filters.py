@@ -10,15 +10,15 @@ and returned as float64 by every filter.
 
 Borders (``border=``), with their OpenCV and scipy.ndimage names:
 
-=============  =====================  ==============  =====================
-border         pixels beyond the edge OpenCV          scipy.ndimage mode
-=============  =====================  ==============  =====================
-``reflect101`` ``dcb|abcd|cba``       REFLECT_101     ``"mirror"``
-``reflect``    ``cba|abcd|dcb``       REFLECT         ``"reflect"``
-``replicate``  ``aaa|abcd|ddd``       REPLICATE       ``"nearest"``
-``constant``   ``kkk|abcd|kkk``       CONSTANT        ``"constant"``
-``wrap``       ``bcd|abcd|abc``       WRAP            ``"wrap"``
-=============  =====================  ==============  =====================
+==============  ======================  ==================  ==================
+border          pixels beyond the edge  OpenCV              scipy.ndimage mode
+==============  ======================  ==================  ==================
+``reflect101``  ``dcb|abcd|cba``        BORDER_REFLECT_101  ``"mirror"``
+``reflect``     ``cba|abcd|dcb``        BORDER_REFLECT      ``"reflect"``
+``replicate``   ``aaa|abcd|ddd``        BORDER_REPLICATE    ``"nearest"``
+``constant``    ``kkk|abcd|kkk``        BORDER_CONSTANT     ``"constant"``
+``wrap``        ``bcd|abcd|abc``        BORDER_WRAP         ``"wrap"``
+==============  ======================  ==================  ==================
 
 The constant value is ``cval`` (for integer images, rounded and saturated to the dtype).
 Reflection repeats as often as needed, so every border works on images smaller than the
