@@ -345,7 +345,7 @@ def box(
         _cval_for(src.dtype, cval),
         np.empty(0, acc),
         src.dtype == np.uint8 and sy * sx < 16384,
-        _blocks(1),
+        _blocks(2),
         out,
     )
     return out.reshape(shape)
