@@ -282,7 +282,8 @@ def box(
 ) -> np.ndarray:
     """Box (mean) filter over a ``size x size`` (or ``(h, w)``) window, by running sums.
 
-    The cost per pixel does not grow with the window size. Integer images are summed exactly
+    The cost per pixel does not grow with the window size. Results do not depend on the
+    number of threads. Integer images are summed exactly
     in integers and the mean is rounded to nearest, exactly (an odd window never gives a
     tie). ``cv2.blur`` scales its sums in floating point: on uint8 images the two agreed
     everywhere in our tests, on uint16 they may differ by 1 grey level.
@@ -346,7 +347,9 @@ def box(
         _cval_for(src.dtype, cval),
         np.empty(0, acc),
         src.dtype == np.uint8 and sy * sx < 16384,
-        _blocks(2),
+        # row blocks of a size set by the image, not the thread count, so that float results
+        # (running sums restart at each block) do not depend on the number of threads
+        -(-shape[0] // max(256, 8 * sy)),
         out,
     )
     return out.reshape(shape)

@@ -445,3 +445,20 @@ def test_read_only_input(name):
     ro = img.copy()
     ro.setflags(write=False)
     np.testing.assert_array_equal(fn(ro), fn(img))
+
+
+@pytest.mark.parametrize("name", list(all_filters()))
+def test_results_do_not_depend_on_the_thread_count(name):
+    import numba
+
+    fn = all_filters()[name]
+    img = make_image((700, 40, 2), np.float32, seed=11)
+    before = numba.get_num_threads()
+    try:
+        filters.set_threads(1)
+        one = fn(img)
+        filters.set_threads(None)
+        many = fn(img)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one, many)
