@@ -27,6 +27,7 @@ def _running_sums(col, enter, sums, dif, channels, width, win):
     scratch row. Every array is indexed through a per-channel view from 0, so no
     negative-index code is generated.
     """
+    acc_t = sums.dtype.type
     seg = width // 4
     nseg = 4 if seg >= 2 * win else 1
     if nseg == 1:
@@ -53,7 +54,7 @@ def _running_sums(col, enter, sums, dif, channels, width, win):
             # the common grey case: contiguous views, and the entering-minus-leaving
             # differences made first in one vectorised loop
             for x in range(width - 1):
-                dif[x] = enter[x] - col[x]
+                dif[x] = acc_t(enter[x] - col[x])
             d0 = dif[:]
             d1 = dif[seg:]
             d2 = dif[2 * seg :]
@@ -122,6 +123,9 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
     mean is rounded half up, exactly, from the integer sum) or float64 for float images.
     ``cval`` must already be representable in ``src``'s dtype. ``use_f32`` allows the float32
     rounding path (exact only for uint8 and windows below 16384 pixels).
+
+    Numba types ``int32 + int32`` as int64: every sum is cast back with ``acc_t`` so that the
+    loops run in int32 lanes (twice as many per vector, and int32 -> float32 conversions).
     """
     acc_t = acc_proto.dtype.type
     h, wc = src.shape
@@ -132,7 +136,6 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
     is_int = acc_proto.dtype.kind == "i"
     inv2n = 1.0 / (2 * count)
     inv2n_f32 = np.float32(inv2n)
-    two = acc_t(2)
     n = acc_t(count)
     inv_n = 1.0 / count
     nblocks = max(1, min(h, nblocks))
@@ -152,10 +155,10 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
             else:
                 s = src[i]
                 for j in range(wc):
-                    mid[j] += acc_t(s[j])
+                    mid[j] = acc_t(mid[j] + acc_t(s[j]))
         if outside != 0:
             for j in range(wc):
-                mid[j] += outside
+                mid[j] = acc_t(mid[j] + outside)
         for y in range(y0, y1):
             if y > y0:
                 a = rowidx[y + 2 * ry]  # entering row
@@ -164,15 +167,15 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                     sa = src[a]
                     sd = src[d]
                     for j in range(wc):
-                        mid[j] += acc_t(sa[j]) - acc_t(sd[j])
+                        mid[j] = acc_t(mid[j] + acc_t(acc_t(sa[j]) - acc_t(sd[j])))
                 elif a >= 0:
                     sa = src[a]
                     for j in range(wc):
-                        mid[j] += acc_t(sa[j]) - cv
+                        mid[j] = acc_t(mid[j] + acc_t(acc_t(sa[j]) - cv))
                 elif d >= 0:
                     sd = src[d]
                     for j in range(wc):
-                        mid[j] += cv - acc_t(sd[j])
+                        mid[j] = acc_t(mid[j] + acc_t(cv - acc_t(sd[j])))
             fill_row_border(col, rx, channels, colidx, cv * (2 * ry + 1))
             row = out[y]
             if rx == 1 and is_int and use_f32:
@@ -180,7 +183,8 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                 c1 = col[channels:]
                 c2 = col[2 * channels :]
                 for j in range(wc):
-                    row[j] = np.float32(two * (col[j] + c1[j] + c2[j]) + n) * inv2n_f32
+                    s3 = acc_t(acc_t(col[j] + c1[j]) + c2[j])
+                    row[j] = np.float32(acc_t(acc_t(s3 + s3) + n)) * inv2n_f32
                 continue
             if 2 * rx + 1 <= DIRECT_MAX:
                 # narrow windows: a direct sum vectorises, the running sum cannot
@@ -189,7 +193,7 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                 for t in range(1, 2 * rx + 1):
                     ct = col[t * channels :]
                     for j in range(wc):
-                        sums[j] += ct[j]
+                        sums[j] = acc_t(sums[j] + ct[j])
             else:
                 _running_sums(col, enter, sums, dif, channels, width, 2 * rx + 1)
             # Integers: floor((2 S + N) / (2 N)) = S / N rounded half up. The quotient is never
@@ -198,10 +202,12 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
             # 2**-23 in float32, which the caller allows only for uint8 and N < 16384).
             if is_int and use_f32:
                 for j in range(wc):
-                    row[j] = np.float32(two * sums[j] + n) * inv2n_f32
+                    sj = sums[j]
+                    row[j] = np.float32(acc_t(acc_t(sj + sj) + n)) * inv2n_f32
             elif is_int:
                 for j in range(wc):
-                    row[j] = np.float64(two * sums[j] + n) * inv2n
+                    sj = sums[j]
+                    row[j] = np.float64(acc_t(acc_t(sj + sj) + n)) * inv2n
             else:
                 for j in range(wc):
                     row[j] = sums[j] * inv_n
