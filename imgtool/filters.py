@@ -280,7 +280,7 @@ def box(
     border: str = "reflect101",
     cval: float = 0.0,
 ) -> np.ndarray:
-    """Box (mean) filter over a ``size x size`` (or ``(h, w)``) window, by running sums.
+    """Box (mean) filter over a ``size x size`` (or ``(h, w)``) window, by running and prefix sums.
 
     The cost per pixel does not grow with the window size. Results do not depend on the
     number of threads. Integer images are summed exactly
@@ -328,9 +328,32 @@ def box(
     src, shape, channels = _prepare(image)
     code = _border_code(border)
     from imgtool.kernels._border import border_index
-    from imgtool.kernels._box import box_sum_mean
+    from imgtool.kernels._box import (
+        DIRECT_MAX,
+        ROWS_FIRST_MAX,
+        box_rows_first_u8,
+        box_sum_mean,
+    )
 
     ry, rx = sy // 2, sx // 2
+    # row blocks of a size set by the image, not the thread count, so that float results
+    # (running sums restart at each block) do not depend on the number of threads
+    nblocks = -(-shape[0] // max(256, 8 * sy))
+    if src.dtype == np.uint8 and DIRECT_MAX < sx <= ROWS_FIRST_MAX and sy <= ROWS_FIRST_MAX:
+        out = np.empty_like(src)
+        box_rows_first_u8(
+            src,
+            channels,
+            ry,
+            rx,
+            border_index(shape[0], ry, code),
+            border_index(shape[1], rx, code),
+            _cval_for(src.dtype, cval),
+            sy * sx < 16384,
+            nblocks,
+            out,
+        )
+        return out.reshape(shape)
     if src.dtype.kind == "f":
         acc = np.float64
     else:
@@ -347,9 +370,7 @@ def box(
         _cval_for(src.dtype, cval),
         np.empty(0, acc),
         src.dtype == np.uint8 and sy * sx < 16384,
-        # row blocks of a size set by the image, not the thread count, so that float results
-        # (running sums restart at each block) do not depend on the number of threads
-        -(-shape[0] // max(256, 8 * sy)),
+        nblocks,
         out,
     )
     return out.reshape(shape)

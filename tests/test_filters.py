@@ -437,6 +437,31 @@ def test_box_wide_windows_on_long_rows_exact(shape, size, border):
     assert_close(filters.box(f, size, border=border, cval=0.5), ref, np.float32)
 
 
+@pytest.mark.parametrize("channels", [None, 2, 3, 5])
+@pytest.mark.parametrize("width", [1, 6, 45, 300])
+@pytest.mark.parametrize("size", [(1, 11), (5, 33), (3, 65)])
+@pytest.mark.parametrize("border", filters.BORDERS)
+def test_box_uint8_rows_first_exact(border, size, width, channels):
+    # uint8 windows wider than 9 are summed rows first, by prefix sums modulo 2**16: every
+    # border, channel counts with their own recurrence step, rows narrower than the window
+    img = make_image(shape_of(channels, h=7, w=width), np.uint8, seed=12)
+    np.testing.assert_array_equal(
+        filters.box(img, size, border=border, cval=250), naive_box_int(img, *size, border, 250)
+    )
+
+
+@pytest.mark.parametrize("size", [(1, 257), (129, 129), (3, 259)])
+def test_box_uint8_rows_first_limits(size):
+    # 257 wide: a row's window sum of a white image is 65535, the largest uint16; 129 x 129
+    # = 16641 pixels: rounded in float64; 259 wide: the column-first path
+    white = np.full((140, 300), 255, np.uint8)
+    np.testing.assert_array_equal(filters.box(white, size), white)
+    img = make_image((9, 40, 2), np.uint8, seed=13)
+    np.testing.assert_array_equal(
+        filters.box(img, size, border="wrap"), naive_box_int(img, *size, "wrap", 0)
+    )
+
+
 @pytest.mark.parametrize("name", list(all_filters()))
 def test_read_only_input(name):
     # e.g. np.asarray of a Pillow image is read-only; the filters never write to their input

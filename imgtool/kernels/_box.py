@@ -1,11 +1,17 @@
 """Box (mean) filter by running sums: the cost per pixel does not grow with the window.
 
-Each block of rows keeps one running column sum (a padded row): it is initialised with the
-``2 * ry + 1`` rows around the block's first row, then moves down one row at a time by adding
-the entering row and subtracting the leaving one. Along the row, windows up to ``DIRECT_MAX``
-wide are summed directly (vectorised; the 3-wide one fused with the rounding), wider ones by
-running sums. Sums are exact for integer images (integer accumulator); the halo is ``ry``
-rows and ``rx`` columns.
+:func:`box_sum_mean` (columns first): each block of rows keeps one running column sum (a
+padded row): it is initialised with the ``2 * ry + 1`` rows around the block's first row,
+then moves down one row at a time by adding the entering row and subtracting the leaving one.
+Along the row, windows up to ``DIRECT_MAX`` wide are summed directly (vectorised; the 3-wide
+one fused with the rounding), wider ones by running sums (serial).
+
+:func:`box_rows_first_u8` (uint8, windows wider than ``DIRECT_MAX``): each source row's
+window sums come from its prefix sums, computed by a vectorised recurrence; a running sum
+down the columns of those row sums gives the box sums, rounded in the same pass.
+
+Sums are exact for integer images (integer accumulator); the halo is ``ry`` rows and ``rx``
+columns.
 """
 
 from __future__ import annotations
@@ -212,3 +218,164 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                 for j in range(wc):
                     row[j] = sums[j] * inv_n
     return out
+
+
+#: Rows-first path (uint8): the widest window whose sums of one row stay below 2**16.
+ROWS_FIRST_MAX = 257
+
+
+@kernel(parallel=True)
+def box_rows_first_u8(src, channels, ry, rx, rowidx, colidx, cval, use_f32, nblocks, out):
+    """Box mean of a uint8 image, rows first: for windows wider than ``DIRECT_MAX``.
+
+    The running sum along a row is serial; prefix sums are not, once cut into a recurrence
+    ``P[i + 32] = P[i] + S32[i]`` whose step is a whole vector (``_row_prefix_u16``). Each
+    source row gets its prefix sums once, kept in a ring of ``2 ry + 2`` rows; the vertical
+    running sum then adds the entering row's window sums ``P[i + w] - P[i]``, subtracts the
+    leaving row's, and rounds, in one pass. Row window sums are below 2**16 (``2 rx + 1 <=
+    ROWS_FIRST_MAX``), so uint16 arithmetic modulo 2**16 gives them exactly; the vertical sums
+    are int32. ``cval`` must be a uint8 value; ``use_f32`` as for :func:`box_sum_mean`.
+    """
+    h, wc = src.shape
+    off = rx * channels
+    wp = wc + 2 * off
+    span = (2 * rx + 1) * channels
+    count = (2 * ry + 1) * (2 * rx + 1)
+    n = np.int32(count)
+    inv2n = 1.0 / (2 * count)
+    inv2n_f32 = np.float32(inv2n)
+    nring = 2 * ry + 2
+    nblocks = max(1, min(h, nblocks))
+    for b in numba.prange(nblocks):
+        y0 = b * h // nblocks
+        y1 = (b + 1) * h // nblocks
+        pad = np.empty(wp, np.uint8)
+        scr = np.empty((2, wp), np.uint16)
+        ring = np.empty((nring, wp + channels), np.uint16)
+        acc = np.zeros(wc, np.int32)
+        for t in range(2 * ry + 1):
+            p = ring[(y0 + t) % nring]
+            _prefix_of_row(src, rowidx[y0 + t], pad, p, channels, rx, colidx, cval, scr)
+            pw = p[span:]
+            for j in range(wc):
+                acc[j] = np.int32(acc[j] + np.int32(np.uint16(pw[j] - p[j])))
+        for y in range(y0, y1):
+            row = out[y]
+            if y == y0:
+                _round_sums(acc, row, n, inv2n, inv2n_f32, use_f32)
+                continue
+            pe = ring[(y + 2 * ry) % nring]  # entering row
+            pl = ring[(y - 1) % nring]  # leaving row
+            _prefix_of_row(src, rowidx[y + 2 * ry], pad, pe, channels, rx, colidx, cval, scr)
+            pew = pe[span:]
+            plw = pl[span:]
+            # Rounding as in box_sum_mean, fused with the update: one pass over the row
+            if use_f32:
+                for j in range(wc):
+                    d = np.int32(np.uint16(pew[j] - pe[j])) - np.int32(np.uint16(plw[j] - pl[j]))
+                    v = np.int32(acc[j] + np.int32(d))
+                    acc[j] = v
+                    row[j] = np.float32(np.int32(np.int32(v + v) + n)) * inv2n_f32
+            else:
+                for j in range(wc):
+                    d = np.int32(np.uint16(pew[j] - pe[j])) - np.int32(np.uint16(plw[j] - pl[j]))
+                    v = np.int32(acc[j] + np.int32(d))
+                    acc[j] = v
+                    row[j] = np.float64(np.int32(np.int32(v + v) + n)) * inv2n
+    return out
+
+
+@kernel
+def _round_sums(acc, row, n, inv2n, inv2n_f32, use_f32):
+    """``row = (2 acc + n) / (2 n)`` rounded down: the rounding of :func:`box_sum_mean`."""
+    if use_f32:
+        for j in range(row.size):
+            v = acc[j]
+            row[j] = np.float32(np.int32(np.int32(v + v) + n)) * inv2n_f32
+    else:
+        for j in range(row.size):
+            v = acc[j]
+            row[j] = np.float64(np.int32(np.int32(v + v) + n)) * inv2n
+
+
+@kernel
+def _prefix_of_row(src, i, pad, p, channels, rx, colidx, cval, scr):
+    """Prefix sums (``_row_prefix_u16``) of source row ``i`` padded by its border, into ``p``.
+
+    ``i < 0`` stands for a row of the constant border.
+    """
+    if i < 0:
+        pad[:] = np.uint8(cval)
+    else:
+        s = src[i]
+        mid = pad[rx * channels :]
+        for j in range(s.size):
+            mid[j] = s[j]
+        fill_row_border(pad, rx, channels, colidx, cval)
+    _row_prefix_u16(pad, p, channels, scr)
+
+
+@kernel
+def _row_prefix_u16(pad, p, channels, scr):
+    """Per-channel prefix sums of a uint8 row modulo 2**16: ``p[i] = sum pad[j]``, ``j < i``,
+    ``j = i (mod C)``, for ``i <= len(pad)``; ``scr`` is a (2, len(pad)) uint16 scratch.
+
+    A serial ``p[i + C] = p[i] + pad[i]`` does not vectorise; ``p[i + d] = p[i] + S[i]``, with
+    ``S`` the sums of ``d / C`` pixels of a channel and ``d`` a literal at least one vector
+    (32 uint16 lanes), does. ``S`` is built by doubling (sums of 2, 4, ... pixels), each step
+    one vectorised pass; grey rows take sums of 4 then 16 pixels, and two 16s in the
+    recurrence itself.
+    """
+    wp = pad.size
+    c = channels
+    n_p = wp + c
+    sa = scr[0]
+    sb = scr[1]
+    if c == 1:
+        p1 = pad[1:]
+        p2 = pad[2:]
+        p3 = pad[3:]
+        for i in range(wp - 3):
+            sa[i] = np.uint16(
+                np.uint16(np.uint16(pad[i]) + np.uint16(p1[i]))
+                + np.uint16(np.uint16(p2[i]) + np.uint16(p3[i]))
+            )
+        a1 = sa[4:]
+        a2 = sa[8:]
+        a3 = sa[12:]
+        for i in range(wp - 15):
+            sb[i] = np.uint16(np.uint16(sa[i] + a1[i]) + np.uint16(a2[i] + a3[i]))
+        d = 32
+    else:
+        pc = pad[c:]
+        for i in range(wp - c):
+            sa[i] = np.uint16(np.uint16(pad[i]) + np.uint16(pc[i]))
+        k = 2
+        lvl = 0
+        while k * c < 32:
+            cur = scr[lvl & 1]
+            nxt = scr[(lvl + 1) & 1]
+            ck = cur[k * c :]
+            for i in range(wp - (2 * k - 1) * c):
+                nxt[i] = np.uint16(cur[i] + ck[i])
+            k *= 2
+            lvl += 1
+        sb = scr[lvl & 1]
+        d = k * c
+    for i in range(min(c, n_p)):
+        p[i] = 0
+    for i in range(c, min(d, n_p)):
+        p[i] = np.uint16(p[i - c] + pad[i - c])
+    # explicit literal offsets: with a view p[d:], LLVM does not see the distance
+    if c == 1:
+        for i in range(n_p - 32):
+            p[i + 32] = np.uint16(p[i] + np.uint16(sb[i] + sb[i + 16]))
+    elif d == 32:
+        for i in range(n_p - 32):
+            p[i + 32] = np.uint16(p[i] + sb[i])
+    elif d == 48:
+        for i in range(n_p - 48):
+            p[i + 48] = np.uint16(p[i] + sb[i])
+    else:
+        for i in range(n_p - d):
+            p[i + d] = np.uint16(p[i] + sb[i])
