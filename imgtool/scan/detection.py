@@ -1,0 +1,455 @@
+"""Finding the page in a photo: candidate quadrilaterals from several generators, scored.
+
+Detection runs on a copy whose long side is :data:`DETECT_SIDE` pixels. Candidates come from
+
+- ``edges``: our Gaussian and automatic Canny, closed to bridge gaps, then contours;
+- ``bright``: the page as the bright, unsaturated region (Otsu on a "paper" channel);
+- ``lines``: the strongest straight edges (Hough) intersected into quadrilaterals, for pages
+  whose outline is broken (a hand over a corner, low contrast on one side).
+
+Each contour becomes a quadrilateral by simplifying its convex hull to four corners. Every
+candidate is scored by how much of each side lies on real edges (or on the frame, for a page
+leaving the photo), its area, and its corner angles; the best one wins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from imgtool.scan.geometry import order_corners
+
+#: Long side, in pixels, of the copy the page is searched on.
+DETECT_SIDE = 1000
+#: Smallest page, as a fraction of the photo's area.
+MIN_AREA = 0.05
+#: Candidates scoring below this are not pages.
+MIN_SCORE = 0.35
+#: Smallest and largest corner angle (degrees) of a plausible page in perspective.
+ANGLE_RANGE = (30.0, 150.0)
+
+
+@dataclass
+class Candidate:
+    """A quadrilateral (TL, TR, BR, BL, detection-scale pixels), where it came from, its score."""
+
+    quad: np.ndarray
+    source: str
+    score: float = 0.0
+    support: tuple = ()
+
+
+@dataclass
+class Detection:
+    """The page found in a photo."""
+
+    corners: np.ndarray  #: (4, 2) float64, TL, TR, BR, BL in full-resolution pixels
+    score: float  #: the winning candidate's score, 0..1
+    source: str  #: the generator that proposed it
+    candidates: list = field(default_factory=list)  #: every scored candidate (detection scale)
+    scale: float = 1.0  #: full-resolution pixels per detection-scale pixel
+
+
+def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | None:
+    """Find the page in a photo.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The EXIF-upright photo, uint8, uint16 or float32; gray, BGR or BGRA.
+    debug : dict, optional
+        If given, intermediate pictures (name -> uint8 image) are stored into it.
+
+    Returns
+    -------
+    Detection or None
+        The page's corners in full-resolution pixels, or None when no candidate is good
+        enough.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> photo = np.full((300, 400), 60, np.uint8)
+    >>> photo[50:250, 100:300] = 230
+    >>> found = find_page(photo)  # corners within a few pixels: scan() refines them
+    >>> truth = [[99.5, 49.5], [299.5, 49.5], [299.5, 249.5], [99.5, 249.5]]
+    >>> bool(np.abs(found.corners - truth).max() < 4)
+    True
+    >>> find_page(np.full((300, 400), 128, np.uint8)) is None
+    True
+    """
+    small, scale = _downscale(_to_bgr8(image))
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    edges = _edge_map(gray)
+    support = cv2.dilate(edges, np.ones((5, 5), np.uint8))
+
+    candidates: list[Candidate] = []
+    candidates += _contour_candidates(edges, "edges")
+    for mask, name in _bright_masks(small):
+        candidates += _mask_candidates(mask, name)
+    candidates += _line_candidates(edges)
+    candidates = _dedupe(candidates)
+    smooth = cv2.GaussianBlur(gray, (0, 0), 1.5).astype(np.float32)
+    for c in candidates:
+        c.quad = _snap(c.quad, support, smooth)
+        c.score, c.support = _score(c.quad, support, smooth)
+    candidates = _dedupe(candidates)
+    candidates.sort(key=lambda c: c.score, reverse=True)
+
+    if debug is not None:
+        debug["edges"] = edges
+        debug["candidates"] = _draw_candidates(small, candidates[:12])
+    if not candidates or candidates[0].score < MIN_SCORE:
+        return None
+    best = candidates[0]
+    corners = order_corners(best.quad * scale + (scale - 1) / 2)
+    if debug is not None:
+        debug["page"] = _draw_candidates(small, [best], thickness=3)
+    return Detection(corners, float(best.score), best.source, candidates, scale)
+
+
+# --- preparation ------------------------------------------------------------------------
+
+
+def _to_bgr8(image: np.ndarray) -> np.ndarray:
+    img = image
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = np.clip(np.nan_to_num(img.astype(np.float32)) * 255 + 0.5, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.shape[2] == 4:
+        return np.ascontiguousarray(img[:, :, :3])
+    return img
+
+
+def _downscale(image: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = image.shape[:2]
+    scale = max(h, w) / DETECT_SIDE
+    if scale <= 1:
+        return image, 1.0
+    size = (max(1, round(w / scale)), max(1, round(h / scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, w / size[0]
+
+
+def _edge_map(gray: np.ndarray) -> np.ndarray:
+    from imgtool.edges import detect_edges
+
+    edges, _ = detect_edges(gray, sigma=2.0)
+    return edges
+
+
+# --- candidate generators -------------------------------------------------------------------
+
+
+def _contour_candidates(edges: np.ndarray, name: str) -> list[Candidate]:
+    closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    contours, _ = cv2.findContours(closed, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    return _quads_from_contours(contours, edges.shape, name)
+
+
+def _bright_masks(bgr: np.ndarray):
+    """Masks of the bright, unsaturated region (paper), by Otsu at two smoothing scales."""
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    paper = cv2.subtract(hsv[:, :, 2], hsv[:, :, 1] // 2)
+    paper = cv2.GaussianBlur(paper, (0, 0), 3)
+    for name, channel in (("bright", paper), ("light", cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))):
+        _, mask = cv2.threshold(channel, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        k = max(3, min(bgr.shape[:2]) // 60) | 1
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+        yield mask, name
+
+
+def _mask_candidates(mask: np.ndarray, name: str) -> list[Candidate]:
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return _quads_from_contours(contours, mask.shape, name)
+
+
+def _quads_from_contours(contours, shape, name: str) -> list[Candidate]:
+    h, w = shape
+    min_area = MIN_AREA * h * w
+    out = []
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:8]:
+        hull = cv2.convexHull(contour)
+        if cv2.contourArea(hull) < min_area:
+            continue
+        quad = _hull_to_quad(hull.reshape(-1, 2).astype(np.float64))
+        if quad is not None:
+            out.append(Candidate(quad, name))
+        approx = _approx_quad(contour)
+        if approx is not None:
+            out.append(Candidate(approx, name + "-poly"))
+    return out
+
+
+def _approx_quad(contour) -> np.ndarray | None:
+    """approxPolyDP with an adaptive epsilon: the smallest that leaves four vertices."""
+    perimeter = cv2.arcLength(contour, True)
+    for frac in (0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08):
+        approx = cv2.approxPolyDP(contour, frac * perimeter, True)
+        if len(approx) == 4 and cv2.isContourConvex(approx):
+            return approx.reshape(4, 2).astype(np.float64)
+        if len(approx) < 4:
+            break
+    return None
+
+
+def _hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
+    """Reduce a convex polygon to four vertices, each time dropping the vertex whose removal
+    changes the area least, then widen the result to the lines of its longest hull edges."""
+    pts = hull
+    if len(pts) < 4:
+        return None
+    pts = list(pts)
+    while len(pts) > 4:
+        n = len(pts)
+        areas = [
+            abs(_cross(pts[i - 1], pts[i], pts[(i + 1) % n])) for i in range(n)
+        ]
+        del pts[int(np.argmin(areas))]
+    return np.array(pts, np.float64)
+
+
+def _cross(a, b, c) -> float:
+    return float((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]))
+
+
+def _line_candidates(edges: np.ndarray) -> list[Candidate]:
+    """Quadrilaterals from the strongest lines near each side of the photo."""
+    h, w = edges.shape
+    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=60,
+                            minLineLength=min(h, w) // 6, maxLineGap=20)
+    if lines is None:
+        return []
+    segs = lines.reshape(-1, 4).astype(np.float64)
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    order = np.argsort(-lengths)[:40]
+    segs = segs[order]
+    horiz, vert = [], []
+    for x1, y1, x2, y2 in segs:
+        angle = math.degrees(math.atan2(y2 - y1, x2 - x1)) % 180
+        (horiz if angle < 45 or angle > 135 else vert).append((x1, y1, x2, y2))
+    out = []
+    top = sorted(horiz, key=lambda s: (s[1] + s[3]) / 2)
+    side = sorted(vert, key=lambda s: (s[0] + s[2]) / 2)
+    picks_h = _extremes(top, 3)
+    picks_v = _extremes(side, 3)
+    for t in picks_h[0]:
+        for b in picks_h[1]:
+            for left in picks_v[0]:
+                for r in picks_v[1]:
+                    quad = _quad_from_lines(t, r, b, left)
+                    if quad is not None:
+                        out.append(Candidate(quad, "lines"))
+    return out
+
+
+def _extremes(segs, k):
+    if len(segs) < 2:
+        return [], []
+    return segs[:k], segs[-k:]
+
+
+def _quad_from_lines(top, right, bottom, left) -> np.ndarray | None:
+    corners = [_meet(top, left), _meet(top, right), _meet(bottom, right), _meet(bottom, left)]
+    if any(c is None for c in corners):
+        return None
+    return np.array(corners, np.float64)
+
+
+def _meet(s1, s2):
+    x1, y1, x2, y2 = s1
+    x3, y3, x4, y4 = s2
+    d = (x1 - x2) * (y3 - y4) - (y1 - y2) * (x3 - x4)
+    if abs(d) < 1e-9:
+        return None
+    a = x1 * y2 - y1 * x2
+    b = x3 * y4 - y3 * x4
+    return ((a * (x3 - x4) - (x1 - x2) * b) / d, (a * (y3 - y4) - (y1 - y2) * b) / d)
+
+
+def _dedupe(candidates: list[Candidate]) -> list[Candidate]:
+    out: list[Candidate] = []
+    for c in candidates:
+        try:
+            c.quad = order_corners(c.quad)
+        except ValueError:
+            continue
+        if any(np.abs(c.quad - o.quad).max() < 4 for o in out):
+            continue
+        out.append(c)
+    return out
+
+
+# --- scoring ----------------------------------------------------------------------------------
+
+
+def _score(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
+    """0..1: how much of each side is a real boundary (frame counts part), area, angles."""
+    h, w = gray.shape
+    area = abs(_shoelace(quad)) / (h * w)
+    if area < MIN_AREA or not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
+        return 0.0, ()
+    angles = _corner_angles(quad)
+    if angles.min() < ANGLE_RANGE[0] or angles.max() > ANGLE_RANGE[1]:
+        return 0.0, ()
+    # the page may leave the photo, but not by much
+    outside = _outside_fraction(quad, w, h)
+    if outside > 0.15:
+        return 0.0, ()
+    real, frame = np.array(
+        [_side_support(quad[i], quad[(i + 1) % 4], support, gray) for i in range(4)]).T
+    if (real >= 0.5).sum() < 2:  # a page shows at least two real boundaries
+        return 0.0, ()
+    sides_arr = real + FRAME_CREDIT * frame
+    sides = sides_arr.tolist()
+    edge = 0.5 * sides_arr.mean() + 0.5 * sides_arr.min()
+    angle_penalty = float(np.clip((np.abs(angles - 90).max() - 25) / 35, 0, 1))
+    score = edge * (0.75 + 0.25 * math.sqrt(min(area, 1.0))) * (1 - 0.3 * angle_penalty)
+    return float(score), tuple(round(s, 3) for s in sides)
+
+
+#: Offset (detection pixels) of the two samples either side of a page boundary.
+CONTRAST_OFFSET = 5.0
+#: Grey-level step across a side that counts as a boundary.
+CONTRAST_STEP = 8.0
+#: What a stretch of side along or beyond the frame counts for, against 1 for a boundary.
+FRAME_CREDIT = 0.6
+
+
+def _side_support(p0, p1, support, gray, samples: int = 80) -> tuple[float, float]:
+    """Share of a side that is a page boundary: on an edge, with a step of one consistent sign
+    across it (a line of text has edges but paper on both sides); and the share whose outer
+    sample lies beyond the frame (a page running off the photo has no edge there)."""
+    h, w = gray.shape
+    d = p1 - p0
+    length = float(np.hypot(*d))
+    if length < 1:
+        return 0.0
+    normal = np.array([-d[1], d[0]]) / length  # into the page for a clockwise quad
+    t = np.linspace(0.05, 0.95, samples)
+    pts = p0[None, :] + t[:, None] * d[None, :]
+    inner = pts + CONTRAST_OFFSET * normal
+    outer = pts - CONTRAST_OFFSET * normal
+    border = ((outer[:, 0] < 1) | (outer[:, 1] < 1) | (outer[:, 0] > w - 2)
+              | (outer[:, 1] > h - 2))
+    usable = ~border & _within(pts, w, h) & _within(inner, w, h)
+    if not usable.any():
+        return 0.0, float(border.mean())
+    x, y = np.round(pts[usable]).astype(int).T
+    on_edge = support[y, x] > 0
+    step = _sample(gray, inner[usable]) - _sample(gray, outer[usable])
+    sign = 1.0 if np.median(step) >= 0 else -1.0
+    boundary = on_edge & (step * sign > CONTRAST_STEP)
+    return float(boundary.sum() / samples), float(border.mean())
+
+
+#: How far (detection pixels) each end of a side may move when snapping it to the edges.
+SNAP_RANGE = 12
+SNAP_STEP = 2
+
+
+def _snap(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """Move each side, both ends independently along the side's normal, to where it is most
+    a boundary; the new corners are where the snapped sides meet."""
+    shifts = np.arange(-SNAP_RANGE, SNAP_RANGE + 1, SNAP_STEP, dtype=np.float64)
+    lines = []
+    for i in range(4):
+        p0, p1 = quad[i], quad[(i + 1) % 4]
+        d = p1 - p0
+        length = float(np.hypot(*d))
+        if length < 8:
+            return quad
+        normal = np.array([-d[1], d[0]]) / length
+        a, b = np.meshgrid(shifts, shifts, indexing="ij")
+        starts = p0[None, :] + a.reshape(-1, 1) * normal
+        ends = p1[None, :] + b.reshape(-1, 1) * normal
+        scores = _side_support_many(starts, ends, normal, support, gray)
+        k = int(np.argmax(scores))
+        if scores[k] <= scores[len(scores) // 2] + 1e-9:  # no better than where it was
+            lines.append((p0, p1))
+        else:
+            lines.append((starts[k], ends[k]))
+    out = []
+    for i in range(4):
+        (a0, a1), (b0, b1) = lines[i - 1], lines[i]
+        point = _meet((*a0, *a1), (*b0, *b1))
+        if point is None:
+            return quad
+        out.append(point)
+    out = np.array(out, np.float64)
+    if np.abs(out - quad).max() > 4 * SNAP_RANGE:
+        return quad
+    return out
+
+
+def _side_support_many(starts, ends, normal, support, gray, samples: int = 48) -> np.ndarray:
+    """:func:`_side_support` (no frame credit) for many parallel-ish sides at once."""
+    h, w = gray.shape
+    t = np.linspace(0.05, 0.95, samples)
+    pts = starts[:, None, :] + t[None, :, None] * (ends - starts)[:, None, :]
+    inner = pts + CONTRAST_OFFSET * normal
+    outer = pts - CONTRAST_OFFSET * normal
+    ok = (_within(pts.reshape(-1, 2), w, h) & _within(outer.reshape(-1, 2), w, h)
+          & _within(inner.reshape(-1, 2), w, h)).reshape(pts.shape[:2])
+    x = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+    y = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+    on_edge = support[y, x] > 0
+    step = (_sample(gray, inner.reshape(-1, 2)) - _sample(gray, outer.reshape(-1, 2)))
+    step = step.reshape(pts.shape[:2])
+    sign = np.where(np.median(step, axis=1, keepdims=True) >= 0, 1.0, -1.0)
+    boundary = on_edge & (step * sign > CONTRAST_STEP) & ok
+    return boundary.mean(axis=1)
+
+
+def _within(pts, w, h):
+    return (pts[:, 0] >= 0) & (pts[:, 1] >= 0) & (pts[:, 0] <= w - 1) & (pts[:, 1] <= h - 1)
+
+
+def _sample(img, pts):
+    x = np.clip(np.round(pts[:, 0]).astype(int), 0, img.shape[1] - 1)
+    y = np.clip(np.round(pts[:, 1]).astype(int), 0, img.shape[0] - 1)
+    return img[y, x]
+
+
+def _outside_fraction(quad, w, h) -> float:
+    """Share of the quad's area that lies outside the photo."""
+    clipped = cv2.intersectConvexConvex(
+        quad.astype(np.float32),
+        np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32),
+    )[0]
+    total = abs(_shoelace(quad))
+    return 1.0 - clipped / total if total > 0 else 1.0
+
+
+def _corner_angles(quad: np.ndarray) -> np.ndarray:
+    out = []
+    for i in range(4):
+        a = quad[i - 1] - quad[i]
+        b = quad[(i + 1) % 4] - quad[i]
+        cosang = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)
+        out.append(math.degrees(math.acos(float(np.clip(cosang, -1, 1)))))
+    return np.array(out)
+
+
+def _shoelace(quad: np.ndarray) -> float:
+    x, y = quad[:, 0], quad[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def _draw_candidates(image, candidates, thickness: int = 1) -> np.ndarray:
+    out = image.copy()
+    for rank, c in enumerate(candidates):
+        colour = (0, 220, 0) if rank == 0 else (0, 140, 255)
+        pts = np.round(c.quad).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [pts], True, colour, thickness + (rank == 0), cv2.LINE_AA)
+        x, y = pts[0, 0]
+        cv2.putText(out, f"{rank}:{c.source} {c.score:.2f}", (int(x) + 3, int(y) + 14),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA)
+    return out
