@@ -88,6 +88,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
 
     candidates: list[Candidate] = []
     candidates += _contour_candidates(edges, "edges")
+    candidates += _contour_candidates(_edge_map(gray, scale=0.4), "faint")
     for mask, name in _bright_masks(small):
         candidates += _mask_candidates(mask, name)
     candidates += _line_candidates(edges)
@@ -137,10 +138,14 @@ def _downscale(image: np.ndarray) -> tuple[np.ndarray, float]:
     return small, w / size[0]
 
 
-def _edge_map(gray: np.ndarray) -> np.ndarray:
+def _edge_map(gray: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Our automatic Canny; ``scale`` < 1 lowers both thresholds to catch faint outlines."""
     from imgtool.edges import detect_edges
 
-    edges, _ = detect_edges(gray, sigma=2.0)
+    edges, info = detect_edges(gray, sigma=2.0)
+    if scale != 1.0:
+        edges, _ = detect_edges(gray, method=None, low=info["low"] * scale,
+                                high=info["high"] * scale, sigma=2.0)
     return edges
 
 
@@ -342,23 +347,42 @@ def _side_support(p0, p1, support, gray, samples: int = 80) -> tuple[float, floa
     usable = ~border & _within(pts, w, h) & _within(inner, w, h)
     if not usable.any():
         return 0.0, float(border.mean())
-    x, y = np.round(pts[usable]).astype(int).T
-    on_edge = support[y, x] > 0
-    step = _sample(gray, inner[usable]) - _sample(gray, outer[usable])
-    sign = 1.0 if np.median(step) >= 0 else -1.0
-    boundary = on_edge & (step * sign > CONTRAST_STEP)
+    boundary = _boundary(pts[usable][None], normal, gray)[0]
     return float(boundary.sum() / samples), float(border.mean())
 
 
-#: How far (detection pixels) each end of a side may move when snapping it to the edges.
-SNAP_RANGE = 12
-SNAP_STEP = 2
+def _boundary(pts: np.ndarray, normal: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """For points (K, S, 2) along K sides: is each a boundary of one consistent sign per side?
+
+    A boundary has a step of at least :data:`CONTRAST_STEP` between the samples
+    :data:`CONTRAST_OFFSET` pixels either side, most of it within 2 pixels of the point (so
+    the side lies on the boundary, not near it). A line of text has paper on both sides.
+    """
+    flat = pts.reshape(-1, 2)
+    wide = _sample(gray, flat + CONTRAST_OFFSET * normal) - _sample(gray, flat - CONTRAST_OFFSET
+                                                                     * normal)
+    near = _sample(gray, flat + 2 * normal) - _sample(gray, flat - 2 * normal)
+    wide = wide.reshape(pts.shape[:2])
+    near = near.reshape(pts.shape[:2])
+    sign = np.where(np.median(wide, axis=1, keepdims=True) >= 0, 1.0, -1.0)
+    return (wide * sign > CONTRAST_STEP) & (near * sign > 0.5 * wide * sign)
+
+
+#: Snapping passes: how far (detection pixels) each end of a side may move, in what steps.
+SNAP_PASSES = ((32, 4), (4, 1))
 
 
 def _snap(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """Snap the sides to the nearest strong boundary, coarse to fine (:data:`SNAP_PASSES`)."""
+    for reach, step in SNAP_PASSES:
+        quad = _snap_once(quad, gray, reach, step)
+    return quad
+
+
+def _snap_once(quad: np.ndarray, gray: np.ndarray, reach: float, step: float) -> np.ndarray:
     """Move each side, both ends independently along the side's normal, to where it is most
     a boundary; the new corners are where the snapped sides meet."""
-    shifts = np.arange(-SNAP_RANGE, SNAP_RANGE + 1, SNAP_STEP, dtype=np.float64)
+    shifts = np.arange(-reach, reach + step / 2, step, dtype=np.float64)
     lines = []
     for i in range(4):
         p0, p1 = quad[i], quad[(i + 1) % 4]
@@ -370,7 +394,7 @@ def _snap(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> np.ndarray
         a, b = np.meshgrid(shifts, shifts, indexing="ij")
         starts = p0[None, :] + a.reshape(-1, 1) * normal
         ends = p1[None, :] + b.reshape(-1, 1) * normal
-        scores = _side_support_many(starts, ends, normal, support, gray)
+        scores = _side_support_many(starts, ends, normal, gray)
         k = int(np.argmax(scores))
         if scores[k] <= scores[len(scores) // 2] + 1e-9:  # no better than where it was
             lines.append((p0, p1))
@@ -384,12 +408,12 @@ def _snap(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> np.ndarray
             return quad
         out.append(point)
     out = np.array(out, np.float64)
-    if np.abs(out - quad).max() > 4 * SNAP_RANGE:
+    if np.abs(out - quad).max() > 4 * reach:
         return quad
     return out
 
 
-def _side_support_many(starts, ends, normal, support, gray, samples: int = 48) -> np.ndarray:
+def _side_support_many(starts, ends, normal, gray, samples: int = 40) -> np.ndarray:
     """:func:`_side_support` (no frame credit) for many parallel-ish sides at once."""
     h, w = gray.shape
     t = np.linspace(0.05, 0.95, samples)
@@ -398,13 +422,7 @@ def _side_support_many(starts, ends, normal, support, gray, samples: int = 48) -
     outer = pts - CONTRAST_OFFSET * normal
     ok = (_within(pts.reshape(-1, 2), w, h) & _within(outer.reshape(-1, 2), w, h)
           & _within(inner.reshape(-1, 2), w, h)).reshape(pts.shape[:2])
-    x = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
-    y = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
-    on_edge = support[y, x] > 0
-    step = (_sample(gray, inner.reshape(-1, 2)) - _sample(gray, outer.reshape(-1, 2)))
-    step = step.reshape(pts.shape[:2])
-    sign = np.where(np.median(step, axis=1, keepdims=True) >= 0, 1.0, -1.0)
-    boundary = on_edge & (step * sign > CONTRAST_STEP) & ok
+    boundary = _boundary(pts, normal, gray) & ok
     return boundary.mean(axis=1)
 
 
@@ -413,9 +431,17 @@ def _within(pts, w, h):
 
 
 def _sample(img, pts):
-    x = np.clip(np.round(pts[:, 0]).astype(int), 0, img.shape[1] - 1)
-    y = np.clip(np.round(pts[:, 1]).astype(int), 0, img.shape[0] - 1)
-    return img[y, x]
+    """Bilinear samples of ``img`` at (N, 2) points (clamped to the image)."""
+    h, w = img.shape
+    x = np.clip(pts[:, 0], 0, w - 1.001)
+    y = np.clip(pts[:, 1], 0, h - 1.001)
+    x0 = x.astype(int)
+    y0 = y.astype(int)
+    fx = x - x0
+    fy = y - y0
+    top = img[y0, x0] * (1 - fx) + img[y0, x0 + 1] * fx
+    bottom = img[y0 + 1, x0] * (1 - fx) + img[y0 + 1, x0 + 1] * fx
+    return top * (1 - fy) + bottom * fy
 
 
 def _outside_fraction(quad, w, h) -> float:
