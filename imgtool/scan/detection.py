@@ -336,7 +336,7 @@ def _side_support(p0, p1, support, gray, samples: int = 80) -> tuple[float, floa
     d = p1 - p0
     length = float(np.hypot(*d))
     if length < 1:
-        return 0.0
+        return 0.0, 0.0
     normal = np.array([-d[1], d[0]]) / length  # into the page for a clockwise quad
     t = np.linspace(0.05, 0.95, samples)
     pts = p0[None, :] + t[:, None] * d[None, :]
@@ -368,14 +368,20 @@ def _boundary(pts: np.ndarray, normal: np.ndarray, gray: np.ndarray) -> np.ndarr
     return (wide * sign > CONTRAST_STEP) & (near * sign > 0.5 * wide * sign)
 
 
-#: Snapping passes: how far (detection pixels) each end of a side may move, in what steps.
-SNAP_PASSES = ((32, 4), (4, 1))
+#: Snapping passes: how far (detection pixels) each end of a side may move, in what steps,
+#: and how often the pass may repeat while the quadrilateral still moves.
+SNAP_PASSES = ((32, 4, 3), (4, 1, 1))
 
 
 def _snap(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> np.ndarray:
     """Snap the sides to the nearest strong boundary, coarse to fine (:data:`SNAP_PASSES`)."""
-    for reach, step in SNAP_PASSES:
-        quad = _snap_once(quad, gray, reach, step)
+    for reach, step, repeats in SNAP_PASSES:
+        for _ in range(repeats):
+            moved = _snap_once(quad, gray, reach, step)
+            done = np.abs(moved - quad).max() < step
+            quad = moved
+            if done:
+                break
     return quad
 
 
