@@ -28,6 +28,7 @@ _F_MIN, _F_MAX = 0.25, 4.0
 # Relative size of the third coordinate of n2, n3 below which a vanishing point is "at
 # infinity" (that pair of sides is parallel in the photo) and f cannot be recovered.
 _PARALLEL = 1e-6
+_MAX_CORRECTION = 3.0
 
 
 def page_aspect(corners, image_size, *, focal: float | None = None) -> float:
@@ -54,8 +55,9 @@ def page_aspect(corners, image_size, *, focal: float | None = None) -> float:
     Degenerate cases fall back to the ratio of the mean side lengths in the photo,
     ``(top + bottom) / (left + right)``: a pair of opposite sides parallel in the photo
     (``n23`` or ``n33`` = 0, a vanishing point at infinity, where ``f`` is undetermined),
-    ``f^2 <= 0``, or an implausible ``f`` (outside 0.25-4 image diagonals, which is what noise
-    in the corners gives for nearly frontal views; there the side ratio is accurate anyway).
+    ``f^2 <= 0``, an implausible ``f`` (outside 0.25-4 image diagonals, which is what noise
+    in the corners gives for nearly frontal views; there the side ratio is accurate anyway),
+    or a result more than 3 times off the side ratio (a tilt beyond about 70 degrees).
     When both pairs of sides are parallel (an affine view) the formula needs no ``f`` and is
     used as is.
 
@@ -127,6 +129,10 @@ def page_aspect(corners, image_size, *, focal: float | None = None) -> float:
     den = (n3[0] ** 2 + n3[1] ** 2) / f2 + n3[2] ** 2
     aspect = math.sqrt(num / den) if den > 0 else float("nan")
     if not (math.isfinite(aspect) and aspect > 0):
+        return fallback
+    # Foreshortening changes a side ratio by about 1/cos(tilt): more than _MAX_CORRECTION
+    # (a tilt beyond ~70 degrees) means the corners are not a rectangle's image (noise).
+    if not 1 / _MAX_CORRECTION <= aspect / fallback <= _MAX_CORRECTION:
         return fallback
     return aspect
 
