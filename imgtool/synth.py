@@ -340,7 +340,7 @@ def _lighting(rng, photo):
 
 SAMPLES = {  # file name: (seed, kind, background, tilt)
     "letter_wood.jpg": (11, "letter", "wood", 25.0),
-    "receipt_desk.jpg": (12, "receipt", "desk", 20.0),
+    "receipt_desk.jpg": (13, "receipt", "desk", 20.0),
     "table_cloth.jpg": (13, "table", "cloth", 35.0),
     "letter_light.jpg": (14, "letter", "light", 15.0),
 }
