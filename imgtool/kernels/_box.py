@@ -302,17 +302,71 @@ def _round_sums(acc, row, n, inv2n, inv2n_f32, use_f32):
 def _prefix_of_row(src, i, pad, p, channels, rx, colidx, cval, scr):
     """Prefix sums (``_row_prefix_u16``) of source row ``i`` padded by its border, into ``p``.
 
-    ``i < 0`` stands for a row of the constant border.
+    ``i < 0`` stands for a row of the constant border. A long grey row is not copied into
+    ``pad``: its sums of 4 pixels are read from the source row, and only its two ends (which
+    the border, the edge sums and the prefix's first 32 steps read) are copied.
     """
     if i < 0:
         pad[:] = np.uint8(cval)
-    else:
-        s = src[i]
+        _row_prefix_u16(pad, p, channels, scr)
+        return
+    s = src[i]
+    wc = s.size
+    ends = max(rx + 3, 32)  # the border reads <= rx + 1 pixels from an end, p[:32] pad[:31]
+    if channels > 1 or wc <= 2 * ends:
         mid = pad[rx * channels :]
-        for j in range(s.size):
+        for j in range(wc):
             mid[j] = s[j]
         fill_row_border(pad, rx, channels, colidx, cval)
-    _row_prefix_u16(pad, p, channels, scr)
+        _row_prefix_u16(pad, p, channels, scr)
+        return
+    mid = pad[rx:]
+    for j in range(ends):
+        mid[j] = s[j]
+    for j in range(wc - ends, wc):
+        mid[j] = s[j]
+    fill_row_border(pad, rx, 1, colidx, cval)
+    wp = pad.size
+    sa = scr[0]
+    _sums_of_4(pad, sa, 0, rx)
+    _sums_of_4(s, sa[rx:], 0, wc - 3)
+    _sums_of_4(pad, sa, rx + wc - 3, wp - 3)
+    _grey_prefix_from_sums_of_4(pad, p, scr)
+
+
+@kernel
+def _sums_of_4(a, out, lo, hi):
+    """``out[k] = a[k] + a[k + 1] + a[k + 2] + a[k + 3]`` modulo 2**16, ``lo <= k < hi``."""
+    a0 = a[lo:]
+    a1 = a[lo + 1 :]
+    a2 = a[lo + 2 :]
+    a3 = a[lo + 3 :]
+    o0 = out[lo:]
+    for k in range(hi - lo):
+        o0[k] = np.uint16(
+            np.uint16(np.uint16(a0[k]) + np.uint16(a1[k]))
+            + np.uint16(np.uint16(a2[k]) + np.uint16(a3[k]))
+        )
+
+
+@kernel
+def _grey_prefix_from_sums_of_4(pad, p, scr):
+    """``_row_prefix_u16`` of a grey row, from its sums of 4 pixels in ``scr[0]``."""
+    wp = pad.size
+    n_p = wp + 1
+    sa = scr[0]
+    sb = scr[1]
+    a1 = sa[4:]
+    a2 = sa[8:]
+    a3 = sa[12:]
+    for i in range(wp - 15):
+        sb[i] = np.uint16(np.uint16(sa[i] + a1[i]) + np.uint16(a2[i] + a3[i]))
+    p[0] = 0
+    for i in range(1, min(32, n_p)):
+        p[i] = np.uint16(p[i - 1] + pad[i - 1])
+    # an explicit literal offset: with a view p[32:], LLVM does not see the distance
+    for i in range(n_p - 32):
+        p[i + 32] = np.uint16(p[i] + np.uint16(sb[i] + sb[i + 16]))
 
 
 @kernel
@@ -328,49 +382,33 @@ def _row_prefix_u16(pad, p, channels, scr):
     """
     wp = pad.size
     c = channels
+    if c == 1:
+        _sums_of_4(pad, scr[0], 0, wp - 3)
+        _grey_prefix_from_sums_of_4(pad, p, scr)
+        return
     n_p = wp + c
     sa = scr[0]
-    sb = scr[1]
-    if c == 1:
-        p1 = pad[1:]
-        p2 = pad[2:]
-        p3 = pad[3:]
-        for i in range(wp - 3):
-            sa[i] = np.uint16(
-                np.uint16(np.uint16(pad[i]) + np.uint16(p1[i]))
-                + np.uint16(np.uint16(p2[i]) + np.uint16(p3[i]))
-            )
-        a1 = sa[4:]
-        a2 = sa[8:]
-        a3 = sa[12:]
-        for i in range(wp - 15):
-            sb[i] = np.uint16(np.uint16(sa[i] + a1[i]) + np.uint16(a2[i] + a3[i]))
-        d = 32
-    else:
-        pc = pad[c:]
-        for i in range(wp - c):
-            sa[i] = np.uint16(np.uint16(pad[i]) + np.uint16(pc[i]))
-        k = 2
-        lvl = 0
-        while k * c < 32:
-            cur = scr[lvl & 1]
-            nxt = scr[(lvl + 1) & 1]
-            ck = cur[k * c :]
-            for i in range(wp - (2 * k - 1) * c):
-                nxt[i] = np.uint16(cur[i] + ck[i])
-            k *= 2
-            lvl += 1
-        sb = scr[lvl & 1]
-        d = k * c
+    pc = pad[c:]
+    for i in range(wp - c):
+        sa[i] = np.uint16(np.uint16(pad[i]) + np.uint16(pc[i]))
+    k = 2
+    lvl = 0
+    while k * c < 32:
+        cur = scr[lvl & 1]
+        nxt = scr[(lvl + 1) & 1]
+        ck = cur[k * c :]
+        for i in range(wp - (2 * k - 1) * c):
+            nxt[i] = np.uint16(cur[i] + ck[i])
+        k *= 2
+        lvl += 1
+    sb = scr[lvl & 1]
+    d = k * c
     for i in range(min(c, n_p)):
         p[i] = 0
     for i in range(c, min(d, n_p)):
         p[i] = np.uint16(p[i - c] + pad[i - c])
     # explicit literal offsets: with a view p[d:], LLVM does not see the distance
-    if c == 1:
-        for i in range(n_p - 32):
-            p[i + 32] = np.uint16(p[i] + np.uint16(sb[i] + sb[i + 16]))
-    elif d == 32:
+    if d == 32:
         for i in range(n_p - 32):
             p[i + 32] = np.uint16(p[i] + sb[i])
     elif d == 48:
