@@ -95,6 +95,9 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
     candidates = _dedupe(candidates)
     smooth = cv2.GaussianBlur(gray, (0, 0), 1.5).astype(np.float32)
     for c in candidates:
+        c.score, c.support = _prescore(c.quad, smooth)
+    candidates = _worth_snapping(candidates)
+    for c in candidates:
         c.quad = _snap(c.quad, support, smooth)
         c.score, c.support = _score(c.quad, support, smooth)
     candidates = _dedupe(candidates)
@@ -294,6 +297,32 @@ def _dedupe(candidates: list[Candidate]) -> list[Candidate]:
 
 # --- scoring ----------------------------------------------------------------------------------
 
+#: How many candidates are snapped to the edges and scored in full (snapping is the cost).
+SNAP_CANDIDATES = 10
+
+
+def _prescore(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
+    """A cheap ranking before snapping: plausibility and a rough boundary share."""
+    h, w = gray.shape
+    area = abs(_shoelace(quad)) / (h * w)
+    if area < MIN_AREA or _outside_fraction(quad, w, h) > 0.15:
+        return 0.0, ()
+    real, frame = np.array(
+        [_side_support(quad[i], quad[(i + 1) % 4], None, gray) for i in range(4)]).T
+    sides = real + FRAME_CREDIT * frame
+    return float(sides.mean() * (0.75 + 0.25 * math.sqrt(min(area, 1.0)))), ()
+
+
+def _worth_snapping(candidates: list[Candidate]) -> list[Candidate]:
+    """The best :data:`SNAP_CANDIDATES` by prescore, and each generator's best."""
+    ranked = sorted((c for c in candidates if c.score > 0), key=lambda c: c.score, reverse=True)
+    keep = ranked[:SNAP_CANDIDATES]
+    for c in ranked[SNAP_CANDIDATES:]:
+        if all(k.source != c.source for k in keep):
+            keep.append(c)
+    return keep
+
+
 
 def _score(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
     """0..1: how much of each side is a real boundary (frame counts part), area, angles."""
@@ -329,43 +358,25 @@ FRAME_CREDIT = 0.6
 
 
 def _side_support(p0, p1, support, gray, samples: int = 80) -> tuple[float, float]:
-    """Share of a side that is a page boundary: on an edge, with a step of one consistent sign
-    across it (a line of text has edges but paper on both sides); and the share whose outer
-    sample lies beyond the frame (a page running off the photo has no edge there)."""
-    h, w = gray.shape
+    """Share of a side that is a page boundary: a step of one consistent sign across it,
+    localised at the side (a line of text has edges but paper on both sides); and the share
+    whose outer sample lies beyond the frame (a page running off the photo has no edge there).
+    """
     d = p1 - p0
     length = float(np.hypot(*d))
     if length < 1:
         return 0.0, 0.0
+    share = _shares(gray, p0[None], p1[None], d, length, samples)[0]
+    return float(share[0]), float(share[1])
+
+
+def _shares(gray, starts, ends, d, length, samples):
+    from imgtool.kernels._quad import boundary_share
+
     normal = np.array([-d[1], d[0]]) / length  # into the page for a clockwise quad
-    t = np.linspace(0.05, 0.95, samples)
-    pts = p0[None, :] + t[:, None] * d[None, :]
-    inner = pts + CONTRAST_OFFSET * normal
-    outer = pts - CONTRAST_OFFSET * normal
-    border = ((outer[:, 0] < 1) | (outer[:, 1] < 1) | (outer[:, 0] > w - 2)
-              | (outer[:, 1] > h - 2))
-    usable = ~border & _within(pts, w, h) & _within(inner, w, h)
-    if not usable.any():
-        return 0.0, float(border.mean())
-    boundary = _boundary(pts[usable][None], normal, gray)[0]
-    return float(boundary.sum() / samples), float(border.mean())
-
-
-def _boundary(pts: np.ndarray, normal: np.ndarray, gray: np.ndarray) -> np.ndarray:
-    """For points (K, S, 2) along K sides: is each a boundary of one consistent sign per side?
-
-    A boundary has a step of at least :data:`CONTRAST_STEP` between the samples
-    :data:`CONTRAST_OFFSET` pixels either side, most of it within 2 pixels of the point (so
-    the side lies on the boundary, not near it). A line of text has paper on both sides.
-    """
-    flat = pts.reshape(-1, 2)
-    wide = _sample(gray, flat + CONTRAST_OFFSET * normal) - _sample(gray, flat - CONTRAST_OFFSET
-                                                                     * normal)
-    near = _sample(gray, flat + 2 * normal) - _sample(gray, flat - 2 * normal)
-    wide = wide.reshape(pts.shape[:2])
-    near = near.reshape(pts.shape[:2])
-    sign = np.where(np.median(wide, axis=1, keepdims=True) >= 0, 1.0, -1.0)
-    return (wide * sign > CONTRAST_STEP) & (near * sign > 0.5 * wide * sign)
+    return boundary_share(gray, np.ascontiguousarray(starts, np.float64),
+                          np.ascontiguousarray(ends, np.float64), float(normal[0]),
+                          float(normal[1]), samples, CONTRAST_OFFSET, CONTRAST_STEP, 1.0)
 
 
 #: Snapping passes: how far (detection pixels) each end of a side may move, in what steps,
@@ -420,16 +431,9 @@ def _snap_once(quad: np.ndarray, gray: np.ndarray, reach: float, step: float) ->
 
 
 def _side_support_many(starts, ends, normal, gray, samples: int = 40) -> np.ndarray:
-    """:func:`_side_support` (no frame credit) for many parallel-ish sides at once."""
-    h, w = gray.shape
-    t = np.linspace(0.05, 0.95, samples)
-    pts = starts[:, None, :] + t[None, :, None] * (ends - starts)[:, None, :]
-    inner = pts + CONTRAST_OFFSET * normal
-    outer = pts - CONTRAST_OFFSET * normal
-    ok = (_within(pts.reshape(-1, 2), w, h) & _within(outer.reshape(-1, 2), w, h)
-          & _within(inner.reshape(-1, 2), w, h)).reshape(pts.shape[:2])
-    boundary = _boundary(pts, normal, gray) & ok
-    return boundary.mean(axis=1)
+    """Boundary share (no frame credit) of many nearly parallel sides at once."""
+    along = np.array([normal[1], -normal[0]])  # the direction whose normal is ``normal``
+    return _shares(gray, starts, ends, along, 1.0, samples)[:, 0]
 
 
 def _within(pts, w, h):
