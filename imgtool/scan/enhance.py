@@ -89,8 +89,17 @@ def _white_balance(page: np.ndarray) -> np.ndarray:
     step = max(1, int(np.sqrt(colour.shape[0] * colour.shape[1] / 250_000)))
     sample = colour[::step, ::step].astype(np.float32)
     white = np.percentile(sample.reshape(-1, 1 if colour.ndim == 2 else 3), 95, axis=0)
-    gain = np.clip(0.96 * top / np.maximum(white, 1.0), 1.0, 2.5)
-    out = np.clip(colour.astype(np.float32) * gain + 0.5, 0, top).astype(page.dtype)
+    gain = np.atleast_1d(np.clip(0.96 * top / np.maximum(white, 1.0), 1.0, 2.5))
+    if page.dtype == np.uint8:  # a lookup table per channel: no float copy of the page
+        levels = np.arange(256, dtype=np.float32)
+        luts = [np.clip(levels * g + 0.5, 0, 255).astype(np.uint8) for g in gain]
+        if colour.ndim == 2:
+            out = cv2.LUT(colour, luts[0])
+        else:
+            out = cv2.merge([cv2.LUT(np.ascontiguousarray(colour[:, :, c]), luts[c])
+                             for c in range(3)])
+    else:
+        out = np.clip(colour.astype(np.float32) * gain + 0.5, 0, top).astype(page.dtype)
     if page.ndim == 3 and page.shape[2] == 4:
         out = np.dstack([out, page[:, :, 3]])
     return out
