@@ -26,11 +26,10 @@ def _fit(image: np.ndarray) -> np.ndarray:
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
-    out = image.copy()
-    cv2.rectangle(out, (0, 0), (out.shape[1], 34), (40, 40, 40), -1)
-    cv2.putText(out, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2,
+    bar = np.full((34, image.shape[1], 3), 40, np.uint8)
+    cv2.putText(bar, text, (10, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2,
                 cv2.LINE_AA)
-    return out
+    return np.vstack([bar, image])
 
 
 def main() -> None:
@@ -40,7 +39,7 @@ def main() -> None:
     marked = photo.copy()
     pts = np.round(color.corners).astype(np.int32)
     cv2.polylines(marked, [pts], True, (0, 200, 0), max(3, photo.shape[1] // 300), cv2.LINE_AA)
-    gap = np.full((HEIGHT, 12, 3), 255, np.uint8)
+    gap = np.full((HEIGHT + 34, 12, 3), 255, np.uint8)
     panels = [_label(_fit(marked), "photo: page found"), gap,
               _label(_fit(color.page), "scan --mode color"), gap,
               _label(_fit(bw.page), "scan --mode bw")]

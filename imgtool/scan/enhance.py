@@ -80,7 +80,11 @@ def _sauvola(flat: np.ndarray) -> np.ndarray:
     thresh = threshold_sauvola(flat, window_size=window, k=0.2, r=128)
     # paper that is already near white stays white even where the local window is all paper
     text = (flat < thresh) & (flat < 200)
-    return np.where(text, 0, 255).astype(np.uint8)
+    out = np.where(text, 0, 255).astype(np.uint8)
+    # the outermost pixels can hold a sliver of the desk (corners sit on the page's edge)
+    m = max(2, round(0.002 * max(out.shape)))
+    out[:m], out[-m:], out[:, :m], out[:, -m:] = 255, 255, 255, 255
+    return out
 
 
 def _white_balance(page: np.ndarray) -> np.ndarray:
