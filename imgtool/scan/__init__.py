@@ -132,8 +132,10 @@ def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
         raise NoPageError("no page found")
     else:
         quad = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
-    ratio = resolve_aspect(aspect, quad, (w, h)) if result.found else (
-        w / h if parse_aspect(aspect) is None else resolve_aspect(aspect, quad, (w, h)))
+    if not result.found and parse_aspect(aspect) is None:
+        ratio = w / h  # the whole photo, as it is
+    else:
+        ratio = resolve_aspect(aspect, quad, (w, h))
     size = output_size(quad, ratio)
     page = warp_page(image, quad, size)
     page = enhance(page, mode)

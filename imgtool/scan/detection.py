@@ -84,7 +84,6 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
     small, scale = _downscale(_to_bgr8(image))
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     edges = _edge_map(gray)
-    support = cv2.dilate(edges, np.ones((5, 5), np.uint8))
 
     candidates: list[Candidate] = []
     candidates += _contour_candidates(edges, "edges")
@@ -98,8 +97,8 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
         c.score, c.support = _prescore(c.quad, smooth)
     candidates = _worth_snapping(candidates)
     for c in candidates:
-        c.quad = _snap(c.quad, support, smooth)
-        c.score, c.support = _score(c.quad, support, smooth)
+        c.quad = _snap(c.quad, smooth)
+        c.score, c.support = _score(c.quad, smooth)
     candidates = _dedupe(candidates)
     candidates.sort(key=lambda c: c.score, reverse=True)
 
@@ -308,7 +307,7 @@ def _prescore(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
     if area < MIN_AREA or _outside_fraction(quad, w, h) > 0.15:
         return 0.0, ()
     real, frame = np.array(
-        [_side_support(quad[i], quad[(i + 1) % 4], None, gray) for i in range(4)]).T
+        [_side_support(quad[i], quad[(i + 1) % 4], gray) for i in range(4)]).T
     sides = real + FRAME_CREDIT * frame
     return float(sides.mean() * (0.75 + 0.25 * math.sqrt(min(area, 1.0)))), ()
 
@@ -324,7 +323,7 @@ def _worth_snapping(candidates: list[Candidate]) -> list[Candidate]:
 
 
 
-def _score(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
+def _score(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
     """0..1: how much of each side is a real boundary (frame counts part), area, angles."""
     h, w = gray.shape
     area = abs(_shoelace(quad)) / (h * w)
@@ -338,7 +337,7 @@ def _score(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> tuple[flo
     if outside > 0.15:
         return 0.0, ()
     real, frame = np.array(
-        [_side_support(quad[i], quad[(i + 1) % 4], support, gray) for i in range(4)]).T
+        [_side_support(quad[i], quad[(i + 1) % 4], gray) for i in range(4)]).T
     if (real >= 0.5).sum() < 2:  # a page shows at least two real boundaries
         return 0.0, ()
     sides_arr = real + FRAME_CREDIT * frame
@@ -357,7 +356,7 @@ CONTRAST_STEP = 8.0
 FRAME_CREDIT = 0.6
 
 
-def _side_support(p0, p1, support, gray, samples: int = 80) -> tuple[float, float]:
+def _side_support(p0, p1, gray, samples: int = 80) -> tuple[float, float]:
     """Share of a side that is a page boundary: a step of one consistent sign across it,
     localised at the side (a line of text has edges but paper on both sides); and the share
     whose outer sample lies beyond the frame (a page running off the photo has no edge there).
@@ -384,7 +383,7 @@ def _shares(gray, starts, ends, d, length, samples):
 SNAP_PASSES = ((32, 4, 3), (4, 1, 1))
 
 
-def _snap(quad: np.ndarray, support: np.ndarray, gray: np.ndarray) -> np.ndarray:
+def _snap(quad: np.ndarray, gray: np.ndarray) -> np.ndarray:
     """Snap the sides to the nearest strong boundary, coarse to fine (:data:`SNAP_PASSES`)."""
     for reach, step, repeats in SNAP_PASSES:
         for _ in range(repeats):
