@@ -234,11 +234,11 @@ def hysteresis(ridge, low, high, nblocks):
 
 
 @kernel(parallel=True)
-def ridge_histogram(ridge, l2, bin_width, nbins):
+def ridge_histogram(ridge, l2, bin_width, nbins, row_step):
     """Histogram of the linear magnitudes (``sqrt`` for L2) of the non-zero ridge pixels.
 
     Bin ``k`` counts magnitudes in ``[k * bin_width, (k + 1) * bin_width)``; larger values go
-    to the last bin.
+    to the last bin. Only every ``row_step``-th row is counted (1: all rows).
     """
     h, w = ridge.shape
     nchunks = min(h, 64)
@@ -246,6 +246,8 @@ def ridge_histogram(ridge, l2, bin_width, nbins):
     partial = np.zeros((nchunks, nbins), np.int64)
     for c in prange(nchunks):
         for i in range(c * step, min((c + 1) * step, h)):
+            if i % row_step:
+                continue
             for j in range(w):
                 m = ridge[i, j]
                 if m > 0:
