@@ -106,3 +106,88 @@ def test_order_corners_properties(deg, aspect, jitter, perm):
 def test_order_corners_rejects_bad_input(bad):
     with pytest.raises(InvalidParameterError):
         order_corners(bad)
+
+
+# --- refine_corners ---------------------------------------------------------------------
+
+
+def _render_quad(quad, shape, *, fg=210, bg=60, blur=1.2, noise=4.0, seed=0, ss=8):
+    """A quadrilateral at exact sub-pixel position: drawn 8x supersampled, area-averaged.
+
+    Pixel centres are at integer coordinates, so high-resolution coordinate
+    ``(x + 0.5) * ss - 0.5`` is low-resolution ``x``.
+    """
+    import cv2
+
+    h, w = shape
+    hr = (np.asarray(quad, float) + 0.5) * ss - 0.5
+    big = np.full((h * ss, w * ss), bg, np.uint8)
+    cv2.fillPoly(big, [np.round(hr * 16).astype(np.int32)], fg, lineType=cv2.LINE_8, shift=4)
+    img = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    if blur:
+        img = cv2.GaussianBlur(img, (0, 0), blur)
+    img += np.random.default_rng(seed).normal(0, noise, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_refine_corners_subpixel_on_synthetic_quads(seed):
+    from imgtool.scan.geometry import refine_corners
+
+    rng = np.random.default_rng(seed)
+    quad = np.array([[40, 50], [260, 30], [280, 230], [30, 210]], float)
+    quad += rng.uniform(-12, 12, (4, 2))
+    polarity = {"fg": 60, "bg": 200} if seed % 2 else {}
+    img = _render_quad(quad, (260, 320), seed=seed, **polarity)
+    coarse = quad + rng.uniform(-5, 5, (4, 2))
+    refined = refine_corners(img, coarse, search=10)
+    err = np.hypot(*(refined - quad).T)
+    assert err.max() < 1.0, err
+    assert err.max() < np.hypot(*(coarse - quad).T).max()
+
+
+def test_refine_corners_ignores_text_near_the_edge():
+    import cv2
+
+    from imgtool.scan.geometry import refine_corners
+
+    quad = np.array([[30.3, 40.6], [290.2, 35.1], [295.8, 250.4], [25.5, 245.2]])
+    img = _render_quad(quad, (290, 330), seed=3)
+    # dark "text" strokes 6-8 px inside the top edge
+    for x in range(50, 270, 14):
+        cv2.line(img, (x, 44), (x + 8, 45), 30, 2)
+    coarse = quad + np.array([[3, -4], [-4, 4], [4, 3], [-3, -4]])
+    refined = refine_corners(img, coarse, search=12)
+    assert np.hypot(*(refined - quad).T).max() < 1.0
+
+
+def test_refine_corners_keeps_corners_without_edges():
+    from imgtool.scan.geometry import refine_corners
+
+    flat = np.full((100, 120), 128, np.uint8)
+    coarse = np.array([[10.0, 10.0], [100.0, 12.0], [105.0, 90.0], [8.0, 85.0]])
+    np.testing.assert_array_equal(refine_corners(flat, coarse), coarse)
+
+
+def test_refine_corners_corner_outside_image_and_dtypes():
+    from imgtool.scan.geometry import refine_corners
+
+    quad = np.array([[-20.0, 30.0], [200.0, 20.0], [210.0, 180.0], [10.0, 170.0]])
+    img8 = _render_quad(quad, (200, 240), seed=1)
+    coarse = quad + np.array([[4, 3], [-3, 4], [3, -4], [-4, -3]])
+    for img in (img8, img8.astype(np.uint16) * 257, img8.astype(np.float32) / 255):
+        refined = refine_corners(img, coarse, search=10)
+        assert np.hypot(*(refined - quad).T)[1:].max() < 1.0
+        assert np.hypot(*(refined[0] - quad[0])) < 2.0  # extrapolated outside the frame
+
+
+@pytest.mark.parametrize(
+    ("gray", "kwargs"),
+    [(np.zeros((10, 10, 3)), {}), (np.zeros((0, 5)), {}), (np.zeros((10, 10)), {"search": 0}),
+     (np.zeros((10, 10)), {"search": np.nan}), (np.array([["a"]]), {})],
+)
+def test_refine_corners_rejects_bad_input(gray, kwargs):
+    from imgtool.scan.geometry import refine_corners
+
+    with pytest.raises(InvalidParameterError):
+        refine_corners(gray, [[1, 1], [8, 1], [8, 8], [1, 8]], **kwargs)
