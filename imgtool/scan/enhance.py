@@ -61,7 +61,7 @@ def enhance(page, mode: str = "color") -> np.ndarray:
     bg = cv2.GaussianBlur(bg, (0, 0), k / 2.0)
     bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
     flat = np.clip(gray / np.maximum(bg, 1e-3), 0, 1.5)
-    lo = float(np.percentile(flat, 1))
+    lo = min(float(np.percentile(flat, 1)), 0.6)
     flat = np.clip((flat - lo) / max(1e-6, 1.0 - lo), 0, 1)
     if mode == "gray":
         return (flat * 255 + 0.5).astype(np.uint8)
