@@ -1,0 +1,49 @@
+"""Tests for imgtool.scan.enhance on a synthetic page with uneven lighting and text."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from imgtool.errors import InvalidParameterError
+from imgtool.scan.enhance import enhance
+
+
+def _lit_page():
+    h, w = 300, 240
+    text = np.zeros((h, w), np.uint8)
+    for row in range(30, 280, 24):
+        cv2.putText(text, "Hello text 123", (10, row), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 255, 1)
+    mask = text > 127
+    light = np.linspace(0.45, 1.0, w)[None, :] * np.ones((h, 1))
+    light[:, 150:200] *= 0.6  # a shadow band
+    page = 230.0 * light
+    page[mask] = 40.0 * light[mask]
+    return np.clip(page, 0, 255).astype(np.uint8), mask
+
+
+def test_bw_is_binary_and_recovers_text():
+    page, mask = _lit_page()
+    bw = enhance(page, "bw")
+    assert set(np.unique(bw)) <= {0, 255}
+    ink = bw == 0
+    tp = (ink & mask).sum()
+    f1 = 2 * tp / (ink.sum() + mask.sum())
+    assert f1 > 0.8
+    background = ~cv2.dilate(mask.astype(np.uint8), np.ones((5, 5))).astype(bool)
+    assert (bw[background] == 255).mean() > 0.98  # white under the shadow too
+
+
+def test_gray_flattens_lighting():
+    page, mask = _lit_page()
+    gray = enhance(page, "gray")
+    background = ~cv2.dilate(mask.astype(np.uint8), np.ones((5, 5))).astype(bool)
+    assert gray[background].std() < 0.4 * page[background].std()
+
+
+def test_color_keeps_page_and_bad_mode():
+    page = np.zeros((5, 5, 3), np.uint8)
+    assert enhance(page, "color") is page
+    with pytest.raises(InvalidParameterError):
+        enhance(page, "sepia")
