@@ -139,7 +139,10 @@ def scan(image, *, mode="color", aspect="auto", corners=None, fallback="full", r
 
 
 def _find(img, debug, *, refine):
-    from imgtool.scan.detect import find_page
+    try:  # the detector module was planned as ``detect``, it was committed as ``detection``
+        from imgtool.scan.detect import find_page
+    except ImportError:
+        from imgtool.scan.detection import find_page
 
     det = find_page(img, debug=debug)
     if det is None:
