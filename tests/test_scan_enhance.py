@@ -42,8 +42,14 @@ def test_gray_flattens_lighting():
     assert gray[background].std() < 0.4 * page[background].std()
 
 
-def test_color_keeps_page_and_bad_mode():
-    page = np.zeros((5, 5, 3), np.uint8)
-    assert enhance(page, "color") is page
+def test_color_whitens_tinted_paper_and_keeps_ink_and_size():
+    page = np.empty((60, 50, 3), np.uint8)
+    page[:] = (150, 175, 190)  # paper under warm, dim light (BGR)
+    page[20:30, 10:40] = (120, 30, 30)  # blue ink, as lit
+    out = enhance(page, "color")
+    assert out.shape == page.shape and out.dtype == page.dtype
+    assert (out[5, 5].astype(int) >= 235).all()  # the paper comes out white
+    b, g, r = out[25, 25].astype(int)
+    assert b > g + 60 and b > r + 60  # the ink stays blue
     with pytest.raises(InvalidParameterError):
         enhance(page, "sepia")

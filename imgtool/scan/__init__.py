@@ -1,167 +1,178 @@
-"""The document scanner: find the page in a photo, flatten it, true proportions, enhance."""
+"""The document scanner: find the page in a photo, flatten it, true proportions, enhance.
+
+:func:`scan` is the whole pipeline; :func:`detect` stops after the corners. The steps live in
+:mod:`~imgtool.scan.detection` (finding the page), :mod:`~imgtool.scan.geometry` (corner order,
+refinement), :mod:`~imgtool.scan.aspect` (true aspect ratio, output size) and
+:mod:`~imgtool.scan.enhance` (colour, gray, black and white).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from imgtool.errors import InvalidParameterError, NoPageError
+from imgtool.scan.aspect import output_size, parse_aspect, resolve_aspect
+from imgtool.scan.enhance import MODES, enhance
+from imgtool.scan.geometry import order_corners, refine_corners, warp_page
 
-__all__ = ["FALLBACKS", "ScanResult", "detect", "scan"]
-
-#: ``"full"``: no page found -> the whole image is the page (found=False);
-#: ``"skip"``: raise :class:`imgtool.errors.NoPageError`.
 FALLBACKS = ("full", "skip")
 
 
 @dataclass
 class ScanResult:
-    """What :func:`scan` / :func:`detect` found and made."""
+    """What the scanner found and made."""
 
-    page: np.ndarray | None
-    found: bool
-    corners: np.ndarray | None
-    size: tuple[int, int] | None
-    aspect: float | None
-    mode: str | None
+    page: np.ndarray | None  #: the flattened, enhanced page (None for detect-only)
+    found: bool  #: whether a page was found (or corners were given)
+    corners: np.ndarray | None  #: (4, 2) TL, TR, BR, BL in pixels of the input, or None
+    size: tuple | None  #: (width, height) of the page
+    aspect: float | None  #: width / height of the page
+    mode: str = "color"
+    source: str | None = None  #: which detector proposed the corners ("user" if given)
 
     def to_record(self) -> dict:
-        """JSON-able fields: found, corners (0.1 px), size, aspect (4 decimals).
-
-        Examples
-        --------
-        >>> ScanResult(None, False, None, None, None, None).to_record()
-        {'found': False, 'corners': None, 'size': None, 'aspect': None}
-        """
+        """The JSON-able fields: found, corners (rounded to 0.1 px), size, aspect."""
         corners = None
         if self.corners is not None:
             corners = [[round(float(x), 1), round(float(y), 1)] for x, y in self.corners]
         return {
             "found": bool(self.found),
             "corners": corners,
-            "size": None if self.size is None else [int(v) for v in self.size],
+            "size": None if self.size is None else [int(self.size[0]), int(self.size[1])],
             "aspect": None if self.aspect is None else round(float(self.aspect), 4),
         }
 
 
-def detect(image, *, debug=None) -> ScanResult:
-    """Find the page corners without warping (``--detect-only``).
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        EXIF-upright full-resolution image.
-    debug : dict, optional
-        Receives intermediate pictures.
-
-    Returns
-    -------
-    ScanResult
-        ``page`` is None; ``found`` False and ``corners`` None if no page was found.
-    """
-    img = _check_image(image)
-    corners = _find(img, debug, refine=True)
-    if corners is None:
-        return ScanResult(None, False, None, None, None, None)
-    from imgtool.scan.aspect import output_size, page_aspect
-
-    aspect = page_aspect(corners, (img.shape[1], img.shape[0]))
-    return ScanResult(None, True, corners, output_size(corners, aspect), aspect, None)
-
-
-def scan(image, *, mode="color", aspect="auto", corners=None, fallback="full", refine=True,
-         debug=None) -> ScanResult:
-    """Scan a photographed page: detect (or take ``corners``), refine, true aspect, warp, enhance.
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        EXIF-upright full-resolution image (uint8/uint16; gray, BGR or BGRA).
-    mode : {"color", "gray", "bw"}
-    aspect : str or float
-        ``"auto"``, ``"a4"``, ``"letter"``, ``"W:H"`` or a number.
-    corners : array_like, optional
-        User corners (4, 2) in any order; skips detection.
-    fallback : {"full", "skip"}
-        What to do if no page is found (see :data:`FALLBACKS`).
-    refine : bool
-        Refine detected corners at full resolution.
-    debug : dict, optional
-        Receives intermediate pictures.
-
-    Returns
-    -------
-    ScanResult
-
-    Raises
-    ------
-    NoPageError
-        No page found and ``fallback="skip"``.
-    InvalidParameterError
-        For bad parameters.
+def detect(image: np.ndarray, *, corners=None, refine: bool = True,
+           debug: dict | None = None) -> ScanResult:
+    """Find the page's corners (and the size and aspect it would be scanned at), no warp.
 
     Examples
     --------
-    >>> img = np.zeros((60, 80), np.uint8)
-    >>> r = scan(img, corners=[[10, 10], [70, 10], [70, 50], [10, 50]])
+    >>> photo = np.full((300, 400), 50, np.uint8)
+    >>> photo[40:260, 120:280] = 220
+    >>> r = detect(photo)
     >>> r.found, r.size
-    (True, (60, 40))
+    (True, (160, 220))
     """
-    from imgtool.scan.aspect import output_size, resolve_aspect
-    from imgtool.scan.enhance import MODES, enhance
-    from imgtool.scan.geometry import order_corners, warp_page
-
-    img = _check_image(image)
-    if mode not in MODES:
-        raise InvalidParameterError(f"mode must be one of {MODES}, got {mode!r}")
-    if fallback not in FALLBACKS:
-        raise InvalidParameterError(f"fallback must be one of {FALLBACKS}, got {fallback!r}")
-    h, w = img.shape[:2]
-    found = True
+    image = _check_image(image)
+    h, w = image.shape[:2]
+    source = "user"
     if corners is not None:
         quad = order_corners(corners)
     else:
-        quad = _find(img, debug, refine=refine)
-        if quad is None:
-            if fallback == "skip":
-                raise NoPageError("no page found in the image")
-            found = False
-            quad = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float64)
-    ratio = resolve_aspect(aspect, quad, (w, h))
-    size = output_size(quad, ratio)
-    page = enhance(warp_page(img, quad, size), mode)
-    if debug is not None:
-        from imgtool.scan.debug import draw_quad
-
-        debug["quad"] = draw_quad(img, quad)
-    return ScanResult(page, found, quad if found else None, size, ratio, mode)
-
-
-def _find(img, debug, *, refine):
-    try:  # the detector module was planned as ``detect``, it was committed as ``detection``
-        from imgtool.scan.detect import find_page
-    except ImportError:
         from imgtool.scan.detection import find_page
 
-    det = find_page(img, debug=debug)
-    if det is None:
-        return None
-    from imgtool.scan.geometry import order_corners, refine_corners
+        found = find_page(image, debug=debug)
+        if found is None:
+            return ScanResult(None, False, None, None, None)
+        quad, source = found.corners, found.source
+        if refine:
+            quad = refine_corners(_gray(image), quad)
+            quad = order_corners(quad)
+    aspect = resolve_aspect("auto", quad, (w, h))
+    size = output_size(quad, aspect)
+    if debug is not None:
+        debug["chosen"] = _draw(image, quad)
+    return ScanResult(None, True, quad, size, aspect, source=source)
 
-    quad = order_corners(det.corners)
-    if refine:
-        import cv2
 
-        gray = img if img.ndim == 2 else cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2GRAY)
-        quad = refine_corners(gray, quad)
-    return quad
+def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
+         fallback: str = "full", refine: bool = True, debug: dict | None = None) -> ScanResult:
+    """Scan a photo of a page: find it, flatten it to its true proportions, clean it up.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        The EXIF-upright, full-resolution photo (uint8 or uint16; gray, BGR or BGRA).
+    mode : {"color", "gray", "bw"}
+        See :func:`imgtool.scan.enhance.enhance`.
+    aspect : str or float
+        ``"auto"`` (recovered from the perspective), ``"a4"``, ``"letter"``, ``"W:H"``.
+    corners : array_like, optional
+        (4, 2) page corners in any order, instead of detecting them.
+    fallback : {"full", "skip"}
+        No page found: use the whole photo as the page (``found`` is False), or raise
+        :class:`~imgtool.errors.NoPageError`.
+    refine : bool
+        Refine detected corners at full resolution.
+    debug : dict, optional
+        Receives intermediate pictures (name -> image).
+
+    Returns
+    -------
+    ScanResult
+
+    Examples
+    --------
+    >>> photo = np.full((300, 400, 3), 40, np.uint8)
+    >>> photo[40:260, 120:280] = 230
+    >>> result = scan(photo, mode="gray")
+    >>> result.found, result.page.shape
+    (True, (220, 160))
+    >>> scan(np.full((50, 50), 128, np.uint8), fallback="skip")
+    Traceback (most recent call last):
+    ...
+    imgtool.errors.NoPageError: no page found
+    """
+    if mode not in MODES:
+        raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if fallback not in FALLBACKS:
+        raise InvalidParameterError(f"fallback must be 'full' or 'skip', got {fallback!r}")
+    parse_aspect(aspect)
+    image = _check_image(image)
+    h, w = image.shape[:2]
+    result = detect(image, corners=corners, refine=refine, debug=debug)
+    if result.found:
+        quad = result.corners
+    elif fallback == "skip":
+        raise NoPageError("no page found")
+    else:
+        quad = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]])
+    if not result.found and parse_aspect(aspect) is None:
+        ratio = w / h  # the whole photo, as it is
+    else:
+        ratio = resolve_aspect(aspect, quad, (w, h))
+    size = output_size(quad, ratio)
+    page = warp_page(image, quad, size)
+    page = enhance(page, mode)
+    return ScanResult(page, result.found, result.corners, size, ratio, mode, result.source)
 
 
-def _check_image(image):
-    img = np.asarray(image)
-    if img.ndim not in (2, 3) or img.size == 0 or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
-        raise InvalidParameterError(f"image must be (H, W) or (H, W, 1|3|4), got {img.shape}")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    return img
+def _check_image(image) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or image.size == 0:
+        raise InvalidParameterError(f"image must be a 2-D or 3-D array, got shape {image.shape}")
+    if image.dtype == np.float32 or image.dtype == np.float64:
+        if not np.isfinite(image).all():
+            raise InvalidParameterError("image has NaN or infinite values")
+        image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif image.dtype not in (np.uint8, np.uint16):
+        raise InvalidParameterError(f"unsupported dtype {image.dtype}")
+    return image
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
+
+
+def _draw(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    from imgtool.scan.detection import _to_bgr8
+
+    out = _to_bgr8(image).copy()
+    scale = max(out.shape[:2]) / 1000
+    if scale > 1:
+        out = cv2.resize(out, (round(out.shape[1] / scale), round(out.shape[0] / scale)),
+                         interpolation=cv2.INTER_AREA)
+        quad = quad / scale
+    cv2.polylines(out, [np.round(quad).astype(np.int32).reshape(-1, 1, 2)], True, (0, 220, 0), 2,
+                  cv2.LINE_AA)
+    return out
+
+
+__all__ = ["FALLBACKS", "MODES", "ScanResult", "detect", "enhance", "scan", "warp_page"]

@@ -352,8 +352,9 @@ def warp_page(image, corners, size) -> np.ndarray:
     Examples
     --------
     >>> img = np.arange(100, dtype=np.uint8).reshape(10, 10)
-    >>> warp_page(img, [[0, 0], [9, 0], [9, 9], [0, 9]], (10, 10)).shape
-    (10, 10)
+    >>> quad = [[1.5, 1.5], [5.5, 1.5], [5.5, 5.5], [1.5, 5.5]]
+    >>> warp_page(img, quad, (4, 4)).tolist()[0]
+    [22, 23, 24, 25]
     """
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.size == 0:
@@ -370,8 +371,13 @@ def warp_page(image, corners, size) -> np.ndarray:
     src = img
     if factor > 1.5:
         src = cv2.GaussianBlur(img, (0, 0), 0.5 * factor, borderType=cv2.BORDER_REPLICATE)
-    dst = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
+    # corners are positions on the page's edge: they go to the outer corners of the output's
+    # corner pixels (pixel centres at integers)
+    dst = np.array([[-0.5, -0.5], [w - 0.5, -0.5], [w - 0.5, h - 0.5], [-0.5, h - 0.5]],
+                   np.float32)
     m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
+    if img.ndim == 3 and img.shape[2] > 4:  # OpenCV warps at most four channels at once
+        return np.dstack([warp_page(img[:, :, c], quad, (w, h)) for c in range(img.shape[2])])
     return cv2.warpPerspective(
         src, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )
