@@ -199,3 +199,11 @@ def test_edges_method_list_matches_library():
     from imgtool.cli.edges_cmd import AUTO_METHODS
 
     assert tuple(AUTO_METHODS) == tuple(edges.METHODS)
+
+
+def test_cli_default_pixel_limit_is_the_io_layers():
+    """The CLI keeps its own copy (so --help need not import numpy); they must agree."""
+    from imgtool.cli.options import DEFAULT_MAX_MEGAPIXELS as cli_default
+    from imgtool.io import DEFAULT_MAX_MEGAPIXELS as io_default
+
+    assert cli_default == io_default

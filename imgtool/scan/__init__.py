@@ -162,14 +162,12 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 
 def _draw(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    from imgtool.scan.detection import _to_bgr8
+    """The photo at detection scale with the page's quadrilateral drawn (for --debug)."""
+    from imgtool.scan.detection import _downscale, _to_bgr8
 
-    out = _to_bgr8(image).copy()
-    scale = max(out.shape[:2]) / 1000
-    if scale > 1:
-        out = cv2.resize(out, (round(out.shape[1] / scale), round(out.shape[0] / scale)),
-                         interpolation=cv2.INTER_AREA)
-        quad = quad / scale
+    out, scale = _downscale(_to_bgr8(image))
+    out = out.copy()
+    quad = quad / scale
     cv2.polylines(out, [np.round(quad).astype(np.int32).reshape(-1, 1, 2)], True, (0, 220, 0), 2,
                   cv2.LINE_AA)
     return out

@@ -7,9 +7,12 @@ Detection runs on a copy whose long side is :data:`DETECT_SIDE` pixels. Candidat
 - ``lines``: the strongest straight edges (Hough) intersected into quadrilaterals, for pages
   whose outline is broken (a hand over a corner, low contrast on one side).
 
-Each contour becomes a quadrilateral by simplifying its convex hull to four corners. Every
-candidate is scored by how much of each side lies on real edges (or on the frame, for a page
-leaving the photo), its area, and its corner angles; the best one wins.
+Each contour becomes a quadrilateral (approxPolyDP with an adaptive epsilon, or its convex
+hull simplified to four corners). The most promising candidates have each side snapped, coarse
+to fine, to the strongest nearby page boundary: a grey-level step of one sign across the side,
+localised at it (a line of text has paper on both sides). The snapped candidates are scored
+by the share of each side that is such a boundary (a side running off the photo counts in
+part), their area and corner angles; the best one wins.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from imgtool.scan.geometry import order_corners
+from imgtool.scan.geometry import _polygon_area, order_corners
 
 #: Long side, in pixels, of the copy the page is searched on.
 DETECT_SIDE = 1000
@@ -303,7 +306,7 @@ SNAP_CANDIDATES = 10
 def _prescore(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
     """A cheap ranking before snapping: plausibility and a rough boundary share."""
     h, w = gray.shape
-    area = abs(_shoelace(quad)) / (h * w)
+    area = _polygon_area(quad) / (h * w)
     if area < MIN_AREA or _outside_fraction(quad, w, h) > 0.15:
         return 0.0, ()
     real, frame = np.array(
@@ -326,7 +329,7 @@ def _worth_snapping(candidates: list[Candidate]) -> list[Candidate]:
 def _score(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
     """0..1: how much of each side is a real boundary (frame counts part), area, angles."""
     h, w = gray.shape
-    area = abs(_shoelace(quad)) / (h * w)
+    area = _polygon_area(quad) / (h * w)
     if area < MIN_AREA or not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
         return 0.0, ()
     angles = _corner_angles(quad)
@@ -459,7 +462,7 @@ def _outside_fraction(quad, w, h) -> float:
         quad.astype(np.float32),
         np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32),
     )[0]
-    total = abs(_shoelace(quad))
+    total = _polygon_area(quad)
     return 1.0 - clipped / total if total > 0 else 1.0
 
 
@@ -471,11 +474,6 @@ def _corner_angles(quad: np.ndarray) -> np.ndarray:
         cosang = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)
         out.append(math.degrees(math.acos(float(np.clip(cosang, -1, 1)))))
     return np.array(out)
-
-
-def _shoelace(quad: np.ndarray) -> float:
-    x, y = quad[:, 0], quad[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
 def _draw_candidates(image, candidates, thickness: int = 1) -> np.ndarray:
