@@ -254,7 +254,7 @@ def run(
 
 def run_task(settings: Settings, task: Task) -> Result:
     """Read, process and write one input; any :class:`ImgtoolError` becomes a failed result."""
-    from imgtool.io import encode_image, format_for, read_image, write_bytes
+    from imgtool.io import check_output, encode_image, format_for, read_image, write_bytes
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -262,6 +262,8 @@ def run_task(settings: Settings, task: Task) -> Result:
             fmt = None
             if task.output is not None and not settings.collect:
                 fmt = format_for(task.output, settings.format if task.output == "-" else None)
+                # refuse an existing or unwritable output before reading and processing
+                check_output(task.output, overwrite=settings.overwrite, inputs=settings.inputs)
             image = read_image(
                 task.source,
                 auto_orient=settings.auto_orient,
