@@ -222,3 +222,12 @@ def test_bad_corners_and_aspect_are_usage_errors(tmp_path):
 
 def test_page_path_is_relative_to_the_repo():
     assert Path("samples/letter_wood.jpg").as_posix() in (REPO / "Makefile").read_text()
+
+
+def test_opaque_alpha_is_dropped_and_real_transparency_kept():
+    photo = render_photo(2003, size=(400, 300)).image
+    opaque = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    assert scan(opaque).page.shape[2] == 3  # a JPEG output needs no compositing warning
+    holed = opaque.copy()
+    holed[:20, :20, 3] = 0
+    assert scan(holed, corners=[[0, 0], [399, 0], [399, 299], [0, 299]]).page.shape[2] == 4

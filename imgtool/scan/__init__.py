@@ -152,6 +152,9 @@ def _check_image(image) -> np.ndarray:
         image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
     elif image.dtype not in (np.uint8, np.uint16):
         raise InvalidParameterError(f"unsupported dtype {image.dtype}")
+    opaque = np.iinfo(image.dtype).max
+    if image.ndim == 3 and image.shape[2] == 4 and (image[:, :, 3] == opaque).all():
+        image = image[:, :, :3]  # a photo saved with an opaque alpha channel: nothing to keep
     return image
 
 
