@@ -1,14 +1,20 @@
-"""Boundary support of straight segments across a grey image, for the page detector.
+"""Boundary support of straight segments across an image, for the page detector.
 
-For each of K segments, S points are spread along it; a point is on a page boundary when the
-grey step between the samples ``offset`` pixels either side of it (along the segment's
-normal) is at least ``min_step``, of the sign most points of that segment share, and at
-least half of it happens within 2 pixels of the point. Samples are bilinear.
+For each of K segments, S points are spread along it. At each point and in each plane of the
+image (grey, and colour planes so that a page of the desk's brightness but another colour
+still has an outline), the step between the samples ``offset`` pixels either side of it
+(along the segment's normal) is measured. A point is on a page boundary when, in some plane,
+that step is at least ``min_step`` and of the sign most points of the segment share in that
+plane, at least half of it happens within 2 pixels of the point (a line of text has edges
+but paper on both sides), and the step between samples twice as far out keeps at least
+``far_share`` of it (a thin dark line, such as a table's ruling, has paper on both sides).
+Samples are bilinear.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from imgtool.kernels._jit import kernel
 
@@ -33,20 +39,28 @@ def _bilinear(img, x, y):
     return top * (1.0 - fy) + bottom * fy
 
 
-@kernel
-def boundary_share(gray, starts, ends, nx, ny, samples, offset, min_step, frame_margin):
-    """Per segment: (share of points on a boundary, share whose outer sample is off-frame).
+@kernel(parallel=True)
+def boundary_share(planes, starts, ends, nx, ny, samples, offset, min_step, frame_margin,
+                   far_share):
+    """Per segment: share of points on a boundary, share whose outer sample is off-frame,
+    and the mean of plane 0 at the inner and at the outer samples of the boundary points.
 
-    ``gray`` is float32 (H, W); ``starts``/``ends`` are (K, 2) float64; ``(nx, ny)`` is the
-    unit normal pointing into the page. Points whose outer sample lies within
-    ``frame_margin`` of the frame (or beyond) count as frame, not as boundary.
+    ``planes`` is float32 (C, H, W), plane 0 the grey; ``starts``/``ends`` are (K, 2)
+    float64; ``(nx, ny)`` is the unit normal pointing into the page. Points whose outer
+    sample lies within ``frame_margin`` of the frame (or beyond) count as frame, not as
+    boundary. The wide step is measured everywhere (its median gives each plane's sign);
+    the near and far steps only where the wide step is large enough.
     """
-    h, w = gray.shape
+    n_planes, h, w = planes.shape
     k = starts.shape[0]
-    out = np.zeros((k, 2))
-    wide = np.empty(samples)
-    near = np.empty(samples)
-    for i in range(k):
+    out = np.zeros((k, 4))
+    for i in prange(k):
+        xs = np.empty(samples)
+        ys = np.empty(samples)
+        inner = np.empty(samples)
+        outer = np.empty(samples)
+        wide = np.empty((n_planes, samples))
+        sign = np.empty(n_planes)
         n_frame = 0
         n_use = 0
         for j in range(samples):
@@ -64,17 +78,52 @@ def boundary_share(gray, starts, ends, nx, ny, samples, offset, min_step, frame_
             if (px < 0 or py < 0 or px > w - 1 or py > h - 1 or ix < 0 or iy < 0
                     or ix > w - 1 or iy > h - 1):
                 continue
-            wide[n_use] = _bilinear(gray, ix, iy) - _bilinear(gray, ox, oy)
-            near[n_use] = (_bilinear(gray, px + 2 * nx, py + 2 * ny)
-                           - _bilinear(gray, px - 2 * nx, py - 2 * ny))
+            xs[n_use] = px
+            ys[n_use] = py
+            for c in range(n_planes):
+                a_in = _bilinear(planes[c], ix, iy)
+                a_out = _bilinear(planes[c], ox, oy)
+                if c == 0:
+                    inner[n_use] = a_in
+                    outer[n_use] = a_out
+                wide[c, n_use] = a_in - a_out
             n_use += 1
-        if n_use > 0:
-            sign = 1.0 if np.median(wide[:n_use]) >= 0 else -1.0
-            hits = 0
-            for j in range(n_use):
-                a = wide[j] * sign
-                if a > min_step and near[j] * sign > 0.5 * a:
-                    hits += 1
-            out[i, 0] = hits / samples
         out[i, 1] = n_frame / samples
+        if n_use == 0:
+            continue
+        for c in range(n_planes):
+            sign[c] = 1.0 if np.median(wide[c, :n_use]) >= 0 else -1.0
+        hits = 0
+        sum_in = 0.0
+        sum_out = 0.0
+        for j in range(n_use):
+            px = xs[j]
+            py = ys[j]
+            fx0 = px - 2.0 * offset * nx
+            fy0 = py - 2.0 * offset * ny
+            fx1 = px + 2.0 * offset * nx
+            fy1 = py + 2.0 * offset * ny
+            far_inside = not (fx0 < 0 or fy0 < 0 or fx0 > w - 1 or fy0 > h - 1 or fx1 < 0
+                              or fy1 < 0 or fx1 > w - 1 or fy1 > h - 1)
+            for c in range(n_planes):
+                a = wide[c, j] * sign[c]
+                if a <= min_step:
+                    continue
+                img = planes[c]
+                near = (_bilinear(img, px + 2 * nx, py + 2 * ny)
+                        - _bilinear(img, px - 2 * nx, py - 2 * ny)) * sign[c]
+                if near <= 0.5 * a:
+                    continue
+                if far_inside:
+                    far = (_bilinear(img, fx1, fy1) - _bilinear(img, fx0, fy0)) * sign[c]
+                    if far <= far_share * a:
+                        continue
+                hits += 1
+                sum_in += inner[j]
+                sum_out += outer[j]
+                break
+        out[i, 0] = hits / samples
+        if hits > 0:
+            out[i, 2] = sum_in / hits
+            out[i, 3] = sum_out / hits
     return out

@@ -5,14 +5,17 @@ Detection runs on a copy whose long side is :data:`DETECT_SIDE` pixels. Candidat
 - ``edges``: our Gaussian and automatic Canny, closed to bridge gaps, then contours;
 - ``bright``: the page as the bright, unsaturated region (Otsu on a "paper" channel);
 - ``lines``: the strongest straight edges (Hough) intersected into quadrilaterals, for pages
-  whose outline is broken (a hand over a corner, low contrast on one side).
+  whose outline is broken (a hand over a corner, low contrast on one side); the frame's own
+  borders are among the lines, for a page that runs off the photo.
 
 Each contour becomes a quadrilateral (approxPolyDP with an adaptive epsilon, or its convex
 hull simplified to four corners). The most promising candidates have each side snapped, coarse
-to fine, to the strongest nearby page boundary: a grey-level step of one sign across the side,
-localised at it (a line of text has paper on both sides). The snapped candidates are scored
-by the share of each side that is such a boundary (a side running off the photo counts in
-part), their area and corner angles; the best one wins.
+to fine, to the strongest nearby page boundary: a step of one sign across the side, in grey or
+in colour (a page as bright as the desk but of another colour), localised at it (a line of
+text has paper on both sides) and not a thin line (a table's ruling). The snapped candidates
+are scored by the share of each side that is such a boundary, their area and corner angles; a
+side running off the photo counts in part where the page, not the desk, meets the frame, and
+a side whose grey step goes against the rest of the quad's counts half. The best one wins.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Candidate:
     source: str
     score: float = 0.0
     support: tuple = ()
+    ordered: bool = False  #: corners known to be in TL, TR, BR, BL order
 
 
 @dataclass
@@ -95,13 +99,13 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
         candidates += _mask_candidates(mask, name)
     candidates += _line_candidates(edges)
     candidates = _dedupe(candidates)
-    smooth = cv2.GaussianBlur(gray, (0, 0), 1.5).astype(np.float32)
+    planes = _planes(small)
     for c in candidates:
-        c.score, c.support = _prescore(c.quad, smooth)
+        c.score, c.support = _prescore(c.quad, planes)
     candidates = _worth_snapping(candidates)
     for c in candidates:
-        c.quad = _snap(c.quad, smooth)
-        c.score, c.support = _score(c.quad, smooth)
+        c.quad = _snap(c.quad, planes)
+        c.score, c.support = _score(c.quad, planes)
     candidates = _dedupe(candidates)
     candidates.sort(key=lambda c: c.score, reverse=True)
 
@@ -141,6 +145,20 @@ def _downscale(image: np.ndarray) -> tuple[np.ndarray, float]:
     size = (max(1, round(w / scale)), max(1, round(h / scale)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return small, w / size[0]
+
+
+#: Weight of the colour planes against grey when looking for a page's outline.
+CHROMA_GAIN = 2.0
+
+
+def _planes(bgr: np.ndarray) -> np.ndarray:
+    """(3, H, W) float32, lightly smoothed: grey, and the two colour-opponent planes of
+    CIELAB (a*, b*) times :data:`CHROMA_GAIN`."""
+    smooth = cv2.GaussianBlur(bgr, (0, 0), 1.5)
+    gray = cv2.cvtColor(smooth, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    lab = cv2.cvtColor(smooth, cv2.COLOR_BGR2LAB).astype(np.float32)
+    return np.ascontiguousarray(np.stack([gray, CHROMA_GAIN * lab[:, :, 1],
+                                          CHROMA_GAIN * lab[:, :, 2]]))
 
 
 def _edge_map(gray: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -250,14 +268,27 @@ def _line_candidates(edges: np.ndarray) -> list[Candidate]:
     side = sorted(vert, key=lambda s: (s[0] + s[2]) / 2)
     picks_h = _extremes(top, 3)
     picks_v = _extremes(side, 3)
+    # a page running off the photo is bounded there by the frame
+    picks_h = (picks_h[0] + [(0.0, 0.0, w - 1.0, 0.0)],
+               picks_h[1] + [(0.0, h - 1.0, w - 1.0, h - 1.0)])
+    picks_v = (picks_v[0] + [(0.0, 0.0, 0.0, h - 1.0)],
+               picks_v[1] + [(w - 1.0, 0.0, w - 1.0, h - 1.0)])
     for t in picks_h[0]:
         for b in picks_h[1]:
             for left in picks_v[0]:
                 for r in picks_v[1]:
                     quad = _quad_from_lines(t, r, b, left)
                     if quad is not None:
-                        out.append(Candidate(quad, "lines"))
+                        # top meets left at TL, and so on: ordered if convex and clockwise
+                        out.append(Candidate(quad, "lines", ordered=_clockwise_convex(quad)))
     return out
+
+
+def _clockwise_convex(quad: np.ndarray) -> bool:
+    """Whether four points make a convex quadrilateral, clockwise on screen (y down)."""
+    d = np.roll(quad, -1, axis=0) - quad
+    turns = d[:, 0] * np.roll(d, -1, axis=0)[:, 1] - d[:, 1] * np.roll(d, -1, axis=0)[:, 0]
+    return bool((turns > 0).all())
 
 
 def _extremes(segs, k):
@@ -285,14 +316,19 @@ def _meet(s1, s2):
 
 
 def _dedupe(candidates: list[Candidate]) -> list[Candidate]:
+    """Corners in TL, TR, BR, BL order; the first of candidates within 4 pixels of another."""
     out: list[Candidate] = []
+    kept = np.empty((len(candidates), 4, 2))
     for c in candidates:
-        try:
-            c.quad = order_corners(c.quad)
-        except ValueError:
+        if not c.ordered:
+            try:
+                c.quad = order_corners(c.quad)
+            except ValueError:
+                continue
+            c.ordered = True
+        if out and (np.abs(kept[:len(out)] - c.quad).max(axis=(1, 2)) < 4).any():
             continue
-        if any(np.abs(c.quad - o.quad).max() < 4 for o in out):
-            continue
+        kept[len(out)] = c.quad
         out.append(c)
     return out
 
@@ -303,14 +339,13 @@ def _dedupe(candidates: list[Candidate]) -> list[Candidate]:
 SNAP_CANDIDATES = 10
 
 
-def _prescore(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
+def _prescore(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:
     """A cheap ranking before snapping: plausibility and a rough boundary share."""
-    h, w = gray.shape
+    h, w = planes.shape[1:]
     area = _polygon_area(quad) / (h * w)
     if area < MIN_AREA or _outside_fraction(quad, w, h) > 0.15:
         return 0.0, ()
-    real, frame = np.array(
-        [_side_support(quad[i], quad[(i + 1) % 4], gray) for i in range(4)]).T
+    real, frame = _support(quad, planes)
     sides = real + FRAME_CREDIT * frame
     return float(sides.mean() * (0.75 + 0.25 * math.sqrt(min(area, 1.0)))), ()
 
@@ -326,9 +361,9 @@ def _worth_snapping(candidates: list[Candidate]) -> list[Candidate]:
 
 
 
-def _score(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
+def _score(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:
     """0..1: how much of each side is a real boundary (frame counts part), area, angles."""
-    h, w = gray.shape
+    h, w = planes.shape[1:]
     area = _polygon_area(quad) / (h * w)
     if area < MIN_AREA or not cv2.isContourConvex(quad.astype(np.float32).reshape(-1, 1, 2)):
         return 0.0, ()
@@ -339,8 +374,7 @@ def _score(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
     outside = _outside_fraction(quad, w, h)
     if outside > 0.15:
         return 0.0, ()
-    real, frame = np.array(
-        [_side_support(quad[i], quad[(i + 1) % 4], gray) for i in range(4)]).T
+    real, frame = _support(quad, planes)
     if (real >= 0.5).sum() < 2:  # a page shows at least two real boundaries
         return 0.0, ()
     sides_arr = real + FRAME_CREDIT * frame
@@ -355,30 +389,84 @@ def _score(quad: np.ndarray, gray: np.ndarray) -> tuple[float, tuple]:
 CONTRAST_OFFSET = 5.0
 #: Grey-level step across a side that counts as a boundary.
 CONTRAST_STEP = 8.0
+#: A boundary is a step, not a line: the step between samples twice as far out must keep
+#: at least this share of it (a thin dark line, such as a table's ruling, has paper both sides).
+FAR_SHARE = 0.3
+#: What a side whose grey step goes against the rest of the quad's counts for.
+REVERSED_CREDIT = 0.5
 #: What a stretch of side along or beyond the frame counts for, against 1 for a boundary.
-FRAME_CREDIT = 0.6
+FRAME_CREDIT = 0.45
 
 
-def _side_support(p0, p1, gray, samples: int = 80) -> tuple[float, float]:
-    """Share of a side that is a page boundary: a step of one consistent sign across it,
-    localised at the side (a line of text has edges but paper on both sides); and the share
-    whose outer sample lies beyond the frame (a page running off the photo has no edge there).
+def _support(quad: np.ndarray, planes: np.ndarray, samples: int = 80):
+    """Per side of a clockwise quad: the share that is a page boundary, and the share that
+    runs along or beyond the frame *with page inside it*.
+
+    A boundary is a grey step of one consistent sign across the side, localised at it (a line
+    of text has edges but paper on both sides) and not a thin line (a table's ruling). Where a
+    side runs off the photo there is no edge to see; it counts as the frame only where the
+    grey just inside it is page rather than background, judged by the grey either side of the
+    quad's real boundaries (a frame side across the desk is not the page leaving the photo).
     """
+    stats = np.array([_side_stats(quad[i], quad[(i + 1) % 4], planes, samples)
+                      for i in range(4)])
+    real, frame = stats[:, 0].copy(), stats[:, 1].copy()
+    hits = real > 0
+    if not hits.any():
+        return real, np.zeros(4)
+    weights = real[hits]
+    page = float(np.average(stats[hits, 2], weights=weights))
+    background = float(np.average(stats[hits, 3], weights=weights))
+    # a page is brighter (or darker) than what surrounds it all round: a side whose step
+    # clearly goes the other way is most likely a line inside the page or the background
+    steps = stats[:, 2] - stats[:, 3]
+    if abs(page - background) > CONTRAST_STEP:
+        reversed_ = hits & (np.abs(steps) > CONTRAST_STEP) & (
+            np.sign(steps) != np.sign(page - background))
+        real[reversed_] *= REVERSED_CREDIT
+    for i in np.flatnonzero(frame > 0):
+        frame[i] = _page_along_frame(quad[i], quad[(i + 1) % 4], planes, samples, page,
+                                     background)
+    return real, frame
+
+
+def _side_stats(p0, p1, planes, samples: int) -> np.ndarray:
     d = p1 - p0
     length = float(np.hypot(*d))
     if length < 1:
-        return 0.0, 0.0
-    share = _shares(gray, p0[None], p1[None], d, length, samples)[0]
-    return float(share[0]), float(share[1])
+        return np.zeros(4)
+    return _shares(planes, p0[None], p1[None], d, length, samples)[0]
 
 
-def _shares(gray, starts, ends, d, length, samples):
+def _page_along_frame(p0, p1, planes, samples, page, background) -> float:
+    """Share of a side's points whose outer sample is off the frame and whose inner sample is
+    nearer the page's grey than the background's (and a clear step from the background)."""
+    h, w = planes.shape[1:]
+    d = p1 - p0
+    normal = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-9)
+    t = 0.05 + 0.9 * np.arange(samples) / (samples - 1)
+    pts = p0 + t[:, None] * d
+    outer = pts - CONTRAST_OFFSET * normal
+    off = ((outer[:, 0] < 1) | (outer[:, 1] < 1) | (outer[:, 0] > w - 2)
+           | (outer[:, 1] > h - 2))
+    # beyond the frame, look at the page where it leaves the photo
+    inner = np.clip(pts + CONTRAST_OFFSET * normal, [2, 2], [w - 3, h - 3])
+    if not off.any():
+        return 0.0
+    values = _sample(planes[0], inner[off])
+    sign = 1.0 if page >= background else -1.0
+    pagelike = ((values - background) * sign > max(CONTRAST_STEP, 0.5 * abs(page - background)))
+    return float(pagelike.sum()) / samples
+
+
+def _shares(planes, starts, ends, d, length, samples):
     from imgtool.kernels._quad import boundary_share
 
     normal = np.array([-d[1], d[0]]) / length  # into the page for a clockwise quad
-    return boundary_share(gray, np.ascontiguousarray(starts, np.float64),
+    return boundary_share(planes, np.ascontiguousarray(starts, np.float64),
                           np.ascontiguousarray(ends, np.float64), float(normal[0]),
-                          float(normal[1]), samples, CONTRAST_OFFSET, CONTRAST_STEP, 1.0)
+                          float(normal[1]), samples, CONTRAST_OFFSET, CONTRAST_STEP, 1.0,
+                          FAR_SHARE)
 
 
 #: Snapping passes: how far (detection pixels) each end of a side may move, in what steps,
@@ -386,11 +474,11 @@ def _shares(gray, starts, ends, d, length, samples):
 SNAP_PASSES = ((32, 4, 3), (4, 1, 1))
 
 
-def _snap(quad: np.ndarray, gray: np.ndarray) -> np.ndarray:
+def _snap(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     """Snap the sides to the nearest strong boundary, coarse to fine (:data:`SNAP_PASSES`)."""
     for reach, step, repeats in SNAP_PASSES:
         for _ in range(repeats):
-            moved = _snap_once(quad, gray, reach, step)
+            moved = _snap_once(quad, planes, reach, step)
             done = np.abs(moved - quad).max() < step
             quad = moved
             if done:
@@ -398,7 +486,7 @@ def _snap(quad: np.ndarray, gray: np.ndarray) -> np.ndarray:
     return quad
 
 
-def _snap_once(quad: np.ndarray, gray: np.ndarray, reach: float, step: float) -> np.ndarray:
+def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float) -> np.ndarray:
     """Move each side, both ends independently along the side's normal, to where it is most
     a boundary; the new corners are where the snapped sides meet."""
     shifts = np.arange(-reach, reach + step / 2, step, dtype=np.float64)
@@ -413,7 +501,7 @@ def _snap_once(quad: np.ndarray, gray: np.ndarray, reach: float, step: float) ->
         a, b = np.meshgrid(shifts, shifts, indexing="ij")
         starts = p0[None, :] + a.reshape(-1, 1) * normal
         ends = p1[None, :] + b.reshape(-1, 1) * normal
-        scores = _side_support_many(starts, ends, normal, gray)
+        scores = _side_support_many(starts, ends, normal, planes)
         k = int(np.argmax(scores))
         if scores[k] <= scores[len(scores) // 2] + 1e-9:  # no better than where it was
             lines.append((p0, p1))
@@ -432,10 +520,10 @@ def _snap_once(quad: np.ndarray, gray: np.ndarray, reach: float, step: float) ->
     return out
 
 
-def _side_support_many(starts, ends, normal, gray, samples: int = 40) -> np.ndarray:
+def _side_support_many(starts, ends, normal, planes, samples: int = 40) -> np.ndarray:
     """Boundary share (no frame credit) of many nearly parallel sides at once."""
     along = np.array([normal[1], -normal[0]])  # the direction whose normal is ``normal``
-    return _shares(gray, starts, ends, along, 1.0, samples)[:, 0]
+    return _shares(planes, starts, ends, along, 1.0, samples)[:, 0]
 
 
 def _within(pts, w, h):
