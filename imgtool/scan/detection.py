@@ -402,8 +402,9 @@ def _support(quad: np.ndarray, planes: np.ndarray, samples: int = 80):
     """Per side of a clockwise quad: the share that is a page boundary, and the share that
     runs along or beyond the frame *with page inside it*.
 
-    A boundary is a grey step of one consistent sign across the side, localised at it (a line
-    of text has edges but paper on both sides) and not a thin line (a table's ruling). Where a
+    A boundary is a step of one consistent sign across the side, in grey or in a colour plane
+    (see :mod:`imgtool.kernels._quad`), localised at it (a line of text has edges but paper on
+    both sides) and not a thin line (a table's ruling). Where a
     side runs off the photo there is no edge to see; it counts as the frame only where the
     grey just inside it is page rather than background, judged by the grey either side of the
     quad's real boundaries (a frame side across the desk is not the page leaving the photo).
