@@ -191,3 +191,32 @@ def test_refine_corners_rejects_bad_input(gray, kwargs):
 
     with pytest.raises(InvalidParameterError):
         refine_corners(gray, [[1, 1], [8, 1], [8, 8], [1, 8]], **kwargs)
+
+
+def test_refine_corners_takes_a_faint_page_edge_over_a_ruling_inside_it():
+    import cv2
+
+    from imgtool.scan.geometry import refine_corners
+
+    # white paper on a light desk (a step of 30 grey levels) with a table's dark ruling
+    # 9 px inside the left edge, parallel to it: a stronger but thin edge
+    quad = np.array([[60.4, 30.2], [280.3, 36.6], [272.7, 250.5], [52.1, 244.8]])
+    img = _render_quad(quad, (290, 330), fg=235, bg=205, seed=4)
+    left = quad[[3, 0]] + np.array([9.0, 0.0])
+    cv2.line(img, tuple(np.round(left[0]).astype(int)), tuple(np.round(left[1]).astype(int)),
+             40, 2, cv2.LINE_AA)
+    coarse = quad + np.array([[4, 3], [-3, 4], [3, -3], [4, -4]])  # left side nearer the line
+    refined = refine_corners(img, coarse, search=12)
+    assert np.hypot(*(refined - quad).T).max() < 1.0
+
+
+def test_refine_corners_extrapolates_a_corner_far_beyond_the_frame():
+    from imgtool.scan.geometry import refine_corners
+
+    # the page's top-left corner is 30 px left of the photo; the coarse one is 25 px off,
+    # more than twice the search band: only the two sides' lines can place it
+    quad = np.array([[-30.0, 20.0], [300.0, 10.0], [280.0, 230.0], [40.0, 200.0]])
+    img = _render_quad(quad, (240, 330), seed=2)
+    coarse = quad + np.array([[18.0, 18.0], [-3, 3], [3, -3], [3, 3]])
+    refined = refine_corners(img, coarse, search=10)
+    assert np.hypot(*(refined - quad).T).max() < 1.5
