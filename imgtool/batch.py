@@ -254,7 +254,7 @@ def run(
 
 def run_task(settings: Settings, task: Task) -> Result:
     """Read, process and write one input; any :class:`ImgtoolError` becomes a failed result."""
-    from imgtool.io import check_output, encode_image, format_for, read_image, write_bytes
+    from imgtool.io import check_output, encode_image, format_for, read_photo, write_bytes
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -264,14 +264,15 @@ def run_task(settings: Settings, task: Task) -> Result:
                 fmt = format_for(task.output, settings.format if task.output == "-" else None)
                 # refuse an existing or unwritable output before reading and processing
                 check_output(task.output, overwrite=settings.overwrite, inputs=settings.inputs)
-            image = read_image(
+            photo = read_photo(
                 task.source,
                 auto_orient=settings.auto_orient,
                 max_megapixels=settings.max_megapixels,
             )
             process = _processor(settings.processor)
-            ctx = {"display": task.display, "output_format": fmt, "source": task.source}
-            outcome = process(image, settings.params, ctx)
+            ctx = {"display": task.display, "output_format": fmt, "source": task.source,
+                   "focal": photo.focal}
+            outcome = process(photo.image, settings.params, ctx)
             result = Result(task.index, task.display, task.output, "ok", record=outcome.record)
             if outcome.image is None:
                 result.output = None

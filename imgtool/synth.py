@@ -21,6 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from imgtool.io._exif import exif_app1
+from imgtool.io.read import FILM_DIAGONAL_MM
+
 KINDS = ("letter", "table", "receipt")
 BACKGROUNDS = ("wood", "cloth", "desk", "light", "dark")
 PAPER = {"a4": 210 / 297, "letter": 8.5 / 11}
@@ -44,6 +47,12 @@ class SynthPhoto:
     kind: str
     background: str
     params: dict = field(default_factory=dict)
+
+    @property
+    def focal_35mm(self) -> int:
+        """The camera's focal length as a phone writes it in EXIF: 35 mm-equivalent, whole mm."""
+        h, w = self.image.shape[:2]
+        return int(round(self.params["focal"] / math.hypot(w, h) * FILM_DIAGONAL_MM))
 
 
 def render_photo(seed: int, *, kind: str | None = None, background: str | None = None,
@@ -353,12 +362,15 @@ def write_samples(folder: Path, size=(1400, 1050)) -> None:
     for name, (seed, kind, background, tilt) in SAMPLES.items():
         photo = render_photo(seed, kind=kind, background=background, tilt=tilt, size=size)
         ok, buf = cv2.imencode(".jpg", photo.image, [cv2.IMWRITE_JPEG_QUALITY, 88])
-        (folder / name).write_bytes(buf.tobytes())
+        data = buf.tobytes()
+        exif = exif_app1(focal_35mm=photo.focal_35mm, size=size)
+        (folder / name).write_bytes(data[:2] + exif + data[2:])  # right after SOI, as phones do
         c = photo.corners.round(2).tolist()
         truth[name] = {"width": size[0], "height": size[1], "document": True,
                        "corners": dict(zip(("tl", "tr", "br", "bl"), c, strict=True)),
                        "aspect": round(photo.aspect, 5), "seed": seed, "kind": kind,
-                       "background": background, "tilt": tilt}
+                       "background": background, "tilt": tilt,
+                       "focal_35mm": photo.focal_35mm}
     (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import math
 import os
 import struct
 import zlib
@@ -24,7 +25,7 @@ from imgtool.io import (
     write_bytes,
     write_image,
 )
-from tests.conftest import encode, listing, natural_image
+from tests.conftest import REPO, encode, listing, natural_image
 
 
 def png_claiming(width: int, height: int) -> bytes:
@@ -225,3 +226,70 @@ def test_conversions_warn_and_keep_content():
     with pytest.warns(ConversionWarning, match="alpha"):
         flat = decode_image(encode_image(rgba, "jpeg", quality=100))
     assert flat.min() >= 250
+
+
+def _pillow_with_focal(fmt: str, size=(80, 60), focal=None, recorded=None, orientation=1):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    sub = exif.get_ifd(0x8769)
+    if focal is not None:
+        sub[0xA405] = focal
+    if recorded is not None:
+        sub[0xA002], sub[0xA003] = recorded
+    buf = io.BytesIO()
+    base = cv2.resize(natural_image(6, 10), size, interpolation=cv2.INTER_NEAREST)
+    Image.fromarray(base[:, :, ::-1]).save(buf, fmt, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_focal_length_written_by_pillow_is_read(tmp_path, fmt, orientation):
+    from imgtool.io import read_photo
+
+    path = tmp_path / f"f.{fmt.lower()}"
+    path.write_bytes(_pillow_with_focal(fmt, focal=28, recorded=(80, 60),
+                                        orientation=orientation))
+    photo = read_photo(path)
+    # 35 mm-equivalent: the angle of view across the 36 x 24 mm frame's diagonal
+    expected = 28 / math.hypot(36, 24) * math.hypot(80, 60)
+    assert photo.focal == pytest.approx(expected, rel=1e-4)
+    assert photo.image.shape[:2] == ((60, 80) if orientation == 1 else (80, 60))
+
+
+def test_focal_length_absent_zero_or_from_a_cropped_photo_is_none(tmp_path):
+    from imgtool.io import read_photo
+
+    cases = {
+        "none.jpg": _pillow_with_focal("JPEG"),
+        "zero.jpg": _pillow_with_focal("JPEG", focal=0),
+        # the camera recorded 4:3, the file is 1:1: cropped, the angle of view changed
+        "crop.jpg": _pillow_with_focal("JPEG", size=(60, 60), focal=28, recorded=(4000, 3000)),
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert read_photo(tmp_path / name).focal is None, name
+    # resized, not cropped: the proportions match, the focal length scales with the image
+    (tmp_path / "small.jpg").write_bytes(
+        _pillow_with_focal("JPEG", focal=28, recorded=(4000, 3000)))
+    assert read_photo(tmp_path / "small.jpg").focal == pytest.approx(28 / 43.2666 * 100, 1e-4)
+
+
+def test_exif_block_we_write_is_read_by_pillow():
+    from imgtool.io._exif import exif_app1
+
+    data = encode(natural_image(), ".jpg")
+    data = data[:2] + exif_app1(focal_35mm=31, size=(80, 64)) + data[2:]
+    sub = Image.open(io.BytesIO(data)).getexif().get_ifd(0x8769)
+    assert sub[0xA405] == 31 and (sub[0xA002], sub[0xA003]) == (80, 64)
+    assert decode_image(data).shape == (64, 80, 3)  # the image itself is untouched
+
+
+def test_real_phone_photo_focal_length():
+    from imgtool.io import read_photo
+
+    photo = REPO.parent / "shared" / "data" / "real-photos" / "mzucker_boston_cooking_a.jpg"
+    if not photo.exists():
+        pytest.skip("../shared/data/real-photos is not beside the repo")
+    # an iPhone 6: FocalLengthIn35mmFilm 29, 3264 x 2448 stored sideways (orientation 6)
+    assert read_photo(photo).focal == pytest.approx(29 / 43.2666 * 4080, rel=1e-4)

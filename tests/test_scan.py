@@ -212,6 +212,31 @@ def test_scan_command_corners_pdf_and_debug(tmp_path):
     assert any("edges" in p for p in pictures) and any("chosen" in p for p in pictures)
 
 
+def test_scan_command_takes_the_focal_length_from_exif_or_focal(tmp_path):
+    from imgtool.io.read import focal_from_35mm
+    from imgtool.scan.aspect import page_aspect
+
+    sample = REPO / "samples" / "letter_wood.jpg"
+    truth = json.loads((REPO / "samples" / "truth.json").read_text())["letter_wood.jpg"]
+    size = (truth["width"], truth["height"])
+    r = run_cli(["scan", "--detect-only", sample])
+    assert r.code == 0, r.err
+    rec = json.loads(r.text)
+    exif = focal_from_35mm(truth["focal_35mm"], size)  # the generator writes it, like a phone
+    assert rec["aspect"] == pytest.approx(page_aspect(rec["corners"], size, focal=exif), abs=1e-3)
+    assert rec["aspect"] == pytest.approx(truth["aspect"], rel=0.01)
+    # (the JSON corners are rounded to 0.1 px, hence abs=1e-3)
+    r = run_cli(["scan", "--detect-only", "--focal", "18", sample])
+    assert r.code == 0, r.err
+    wide = json.loads(r.text)["aspect"]
+    assert wide == pytest.approx(
+        page_aspect(rec["corners"], size, focal=focal_from_35mm(18, size)), abs=1e-3)
+    assert abs(wide - rec["aspect"]) > 0.005  # a wrong focal length gives another aspect
+    r = run_cli(["scan", "--focal", "0", sample, "-o", tmp_path / "x.jpg"])
+    assert r.code == 2 and "--focal" in r.err
+    assert listing(tmp_path) == []
+
+
 def test_bad_corners_and_aspect_are_usage_errors(tmp_path):
     sample = REPO / "samples" / "letter_wood.jpg"
     r = run_cli(["scan", sample, "--corners", "1,2 3,4", "-o", tmp_path / "x.jpg"])

@@ -160,3 +160,25 @@ def test_resolve_aspect_orients_named_formats():
     assert resolve_aspect("letter", landscape, IMAGE) == pytest.approx(11 / 8.5)
     assert resolve_aspect("2:3", landscape, IMAGE) == pytest.approx(2 / 3)  # explicit: as given
     assert resolve_aspect("auto", landscape, IMAGE) == pytest.approx(1.45, rel=0.01)
+
+
+def test_a_phone_s_focal_length_keeps_the_aspect_true_under_corner_noise():
+    # What EXIF gives: the 35 mm-equivalent focal length in whole millimetres. With it the
+    # aspect no longer hangs on estimating f from four slightly wrong corners.
+    from imgtool.io.read import focal_from_35mm
+
+    size = (1200, 900)
+    rng = np.random.default_rng(7)
+    errors = []
+    for _ in range(300):
+        aspect = float(rng.choice([210 / 297, 8.5 / 11, 0.35]))
+        focal = rng.uniform(0.6, 1.2) * math.hypot(*size)
+        quad = _photograph(aspect, rng.uniform(0, 45), rng.uniform(-90, 90),
+                           rng.uniform(-30, 30), focal=focal, size=size,
+                           offset=rng.uniform(-0.2, 0.2, 2))
+        noisy = quad + rng.uniform(-0.5, 0.5, quad.shape)
+        mm = round(focal / math.hypot(*size) * 43.2666)
+        got = page_aspect(noisy, size, focal=focal_from_35mm(mm, size))
+        errors.append(abs(got / aspect - 1))
+    assert np.median(errors) < 0.005
+    assert max(errors) < 0.03

@@ -45,10 +45,13 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
 @click.option("--dpi", type=click.FloatRange(min=1), default=200.0, show_default=True,
               help="Resolution that sets the PDF page size.")
 @click.option("--no-refine", is_flag=True, help="Do not refine the corners at full resolution.")
+@click.option("--focal", type=click.FloatRange(min=1, max=2000), default=None, metavar="MM",
+              help="The camera's 35 mm-equivalent focal length, for --aspect auto "
+                   "[default: from EXIF, else estimated from the corners].")
 @io_options(DEFAULT_NAME)
 @click.pass_context
 def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, dpi, no_refine,
-                 **opts):
+                 focal, **opts):
     """Find the page in each photo, flatten it to its true proportions and clean it up.
 
     \b
@@ -66,7 +69,8 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
     name = opts["name_template"] or ("{stem}.scan.png" if mode == "bw" else DEFAULT_NAME)
     opts["name_template"] = name
     params = {"mode": mode, "aspect": aspect_value, "corners": points, "fallback": fallback,
-              "detect_only": detect_only, "debug_dir": debug_dir, "refine": not no_refine}
+              "detect_only": detect_only, "debug_dir": debug_dir, "refine": not no_refine,
+              "focal_35mm": focal}
     page_size = aspect.lower() if aspect.lower() in ("a4", "letter") else None
     if detect_only and not opts["as_json"]:
         opts["as_json"] = True  # corners are the only result: print them
@@ -100,14 +104,19 @@ def process(image, params, ctx):
             raise InputError(f"{ctx['display']}: image has NaN or infinite values")
     debug = {} if params["debug_dir"] else None
     corners = None if params["corners"] is None else np.asarray(params["corners"], float)
+    focal = ctx.get("focal")
+    if params["focal_35mm"] is not None:
+        from imgtool.io.read import focal_from_35mm
+
+        focal = focal_from_35mm(params["focal_35mm"], image.shape[1::-1])
     try:
         if params["detect_only"]:
             result = scanner.detect(image, corners=corners, refine=params["refine"],
-                                    debug=debug)
+                                    focal=focal, debug=debug)
         else:
             result = scanner.scan(image, mode=params["mode"], aspect=params["aspect"],
                                   corners=corners, fallback=params["fallback"],
-                                  refine=params["refine"], debug=debug)
+                                  refine=params["refine"], focal=focal, debug=debug)
         record = result.to_record()
         page = None if params["detect_only"] else result.page
     except NoPageError:

@@ -2,6 +2,7 @@
 
 - :func:`read_image` / :func:`decode_image`: any path or stdin, the pixel size checked from
   the header before decoding, dtype and channels kept, EXIF orientation applied.
+  :func:`read_photo` also gives the camera's focal length from EXIF.
 - :func:`write_image` / :func:`write_bytes`: encode in memory, atomic no-clobber write,
   never over an input, ``-`` for stdout.
 - :func:`imgtool.io.pdf.pdf_from_images`: multi-page PDF.
@@ -12,9 +13,11 @@ Importing this package does not import cv2; the functions do when called.
 from imgtool.io.read import (
     DEFAULT_MAX_MEGAPIXELS,
     InputWarning,
+    Photo,
     decode_image,
     image_header,
     read_image,
+    read_photo,
 )
 from imgtool.io.write import (
     FORMATS,
@@ -32,6 +35,7 @@ __all__ = [
     "FORMATS",
     "ConversionWarning",
     "InputWarning",
+    "Photo",
     "check_output",
     "decode_image",
     "encode_image",
@@ -39,6 +43,7 @@ __all__ = [
     "format_for",
     "image_header",
     "read_image",
+    "read_photo",
     "write_bytes",
     "write_image",
 ]

@@ -1,8 +1,13 @@
-"""EXIF orientation: find the tag in JPEG, PNG, WebP and TIFF files and apply it.
+"""EXIF: the orientation tag (found in JPEG, PNG, WebP and TIFF files, and applied) and the
+camera's focal length.
 
 OpenCV applies the orientation only for 8-bit colour reads; imgtool decodes with
 ``IMREAD_UNCHANGED`` (to keep 16-bit depth and alpha) and applies it here, so every
 dtype and channel count is turned upright the same way.
+
+The focal length is read from ``FocalLengthIn35mmFilm`` (tag 0xA405 in the Exif IFD), which
+phone cameras write. The scanner uses it to recover a page's true proportions when the
+perspective alone cannot pin the focal length down.
 """
 
 from __future__ import annotations
@@ -26,6 +31,65 @@ def orientation(data: bytes, fmt: str) -> int:
     except (struct.error, IndexError, ValueError):
         value = 1
     return value if 1 <= value <= 8 else 1
+
+
+def focal_35mm(data: bytes, fmt: str) -> tuple[float | None, tuple[int, int] | None]:
+    """The 35 mm-equivalent focal length (mm) in an encoded image's EXIF, and the pixel size
+    ``(PixelXDimension, PixelYDimension)`` the camera recorded with it.
+
+    Either is None when absent or unreadable (a focal length of 0 means "unknown" in EXIF).
+
+    Examples
+    --------
+    >>> jpeg_start = bytes([0xFF, 0xD8])
+    >>> focal_35mm(jpeg_start + exif_app1(focal_35mm=28, size=(4000, 3000)), "jpeg")
+    (28.0, (4000, 3000))
+    >>> focal_35mm(b"not an image", "png")
+    (None, None)
+    """
+    try:
+        tiff = _exif_block(data, fmt)
+        if not tiff:
+            return None, None
+        end = _byte_order(tiff)
+        exif = _find_entry(tiff, end, _ifd0_offset(tiff, end), 0x8769)
+        if exif is None:
+            return None, None
+        (offset,) = struct.unpack(end + "I", exif[2])
+        f35 = _find_entry(tiff, end, offset, 0xA405)
+        value = None
+        if f35 is not None and f35[0] == 3:  # SHORT
+            value = float(struct.unpack(end + "H", f35[2][:2])[0]) or None
+        dims = [_find_entry(tiff, end, offset, tag) for tag in (0xA002, 0xA003)]
+        size = None
+        if all(d is not None for d in dims):
+            size = tuple(_integer(d, end) for d in dims)
+            size = size if all(size) else None
+        return value, size
+    except (struct.error, IndexError, ValueError, KeyError):
+        return None, None
+
+
+def exif_app1(*, focal_35mm: int, size: tuple[int, int]) -> bytes:
+    """A JPEG APP1 segment holding an EXIF block with only the focal length and pixel size.
+
+    Used by the sample generator so that its photos carry what a phone camera writes; insert
+    it right after the JPEG's SOI marker (the first two bytes).
+    """
+    end = "<"
+    entries = [(0xA002, 4, 1, struct.pack(end + "I", int(size[0]))),
+               (0xA003, 4, 1, struct.pack(end + "I", int(size[1]))),
+               (0xA405, 3, 1, struct.pack(end + "HH", int(focal_35mm), 0))]
+    exif_offset = 8 + 2 + 12 + 4  # after the header and a one-entry IFD0
+    ifd0 = struct.pack(end + "H", 1) + struct.pack(end + "HHII", 0x8769, 4, 1, exif_offset)
+    ifd0 += struct.pack(end + "I", 0)
+    exif = struct.pack(end + "H", len(entries))
+    for tag, typ, count, value in entries:
+        exif += struct.pack(end + "HHI", tag, typ, count) + value
+    exif += struct.pack(end + "I", 0)
+    tiff = b"II" + struct.pack(end + "HI", 42, 8) + ifd0 + exif
+    payload = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 
 def apply_orientation(image: np.ndarray, value: int) -> np.ndarray:
@@ -94,12 +158,35 @@ def _exif_block(d: bytes, fmt: str) -> bytes | None:
 
 
 def _orientation_from_tiff(t: bytes) -> int:
-    end = {b"II": "<", b"MM": ">"}[t[:2]]
-    (offset,) = struct.unpack(end + "I", t[4:8])
+    end = _byte_order(t)
+    entry = _find_entry(t, end, _ifd0_offset(t, end), 0x0112)
+    return 1 if entry is None else struct.unpack(end + "H", entry[2][:2])[0]
+
+
+def _byte_order(t: bytes) -> str:
+    return {b"II": "<", b"MM": ">"}[t[:2]]
+
+
+def _ifd0_offset(t: bytes, end: str) -> int:
+    return struct.unpack(end + "I", t[4:8])[0]
+
+
+def _find_entry(t: bytes, end: str, offset: int, wanted: int):
+    """``(type, count, 4 value bytes)`` of tag ``wanted`` in the IFD at ``offset``, or None."""
     (count,) = struct.unpack(end + "H", t[offset : offset + 2])
     for k in range(count):
         e = offset + 2 + 12 * k
-        tag, typ = struct.unpack(end + "HH", t[e : e + 4])
-        if tag == 0x0112:
-            return struct.unpack(end + "H", t[e + 8 : e + 10])[0]
-    return 1
+        tag, typ, n = struct.unpack(end + "HHI", t[e : e + 8])
+        if tag == wanted:
+            return typ, n, t[e + 8 : e + 12]
+    return None
+
+
+def _integer(entry, end: str) -> int:
+    """A SHORT or LONG value."""
+    typ, _, raw = entry
+    if typ == 3:
+        return struct.unpack(end + "H", raw[:2])[0]
+    if typ == 4:
+        return struct.unpack(end + "I", raw)[0]
+    raise ValueError("not an integer tag")

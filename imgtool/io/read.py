@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from imgtool.errors import InputError
-from imgtool.io._exif import apply_orientation, orientation
+from imgtool.io._exif import apply_orientation, focal_35mm, orientation
 from imgtool.io._header import Header, looks_truncated, sniff
 
 #: Default pixel limit (megapixels) above which an image is refused before decoding.
@@ -20,6 +21,19 @@ DEFAULT_MAX_MEGAPIXELS = 180.0
 DTYPES = (np.uint8, np.uint16, np.float32)
 
 _INVERSE = {6: 8, 8: 6}
+
+#: Diagonal of the 36 x 24 mm frame that 35 mm-equivalent focal lengths refer to.
+FILM_DIAGONAL_MM = 43.2666
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decoded image with what its metadata says about the camera."""
+
+    image: np.ndarray  #: as :func:`read_image` returns it
+    #: Focal length in pixels of this image, from EXIF FocalLengthIn35mmFilm, or None when
+    #: the file has none, or when the recorded pixel size shows the image was cropped.
+    focal: float | None = None
 
 
 class InputWarning(UserWarning):
@@ -66,11 +80,33 @@ def read_image(
     ...
     imgtool.errors.InputError: no/such/file.png: no such file
     """
+    return read_photo(source, auto_orient=auto_orient, max_megapixels=max_megapixels).image
+
+
+def read_photo(
+    source: str | os.PathLike,
+    *,
+    auto_orient: bool = True,
+    max_megapixels: float | None = DEFAULT_MAX_MEGAPIXELS,
+) -> Photo:
+    """Read an image like :func:`read_image`, with the camera's focal length from EXIF.
+
+    The focal length in pixels is ``f35 / 43.27 mm x image diagonal`` (35 mm-equivalent
+    focal lengths keep the angle of view across the diagonal). It is None without EXIF
+    ``FocalLengthIn35mmFilm``, or when the pixel size the camera recorded has other
+    proportions than the image (a crop changes the angle of view; a resize does not).
+
+    Examples
+    --------
+    >>> read_photo("no/such/file.png")
+    Traceback (most recent call last):
+    ...
+    imgtool.errors.InputError: no/such/file.png: no such file
+    """
     name = "<stdin>" if str(source) == "-" else str(source)
     data = _read_bytes(source, name)
-    return decode_image(
-        data, name=name, auto_orient=auto_orient, max_megapixels=max_megapixels
-    )
+    image = decode_image(data, name=name, auto_orient=auto_orient, max_megapixels=max_megapixels)
+    return Photo(image, _focal_pixels(data, image.shape[:2]))
 
 
 def decode_image(
@@ -118,6 +154,34 @@ def decode_image(
         elif auto_orient and tag != 1:
             image = apply_orientation(image, tag)
     return image
+
+
+def focal_from_35mm(focal_35mm: float, size) -> float:
+    """Focal length in pixels of an image of ``size`` (width, height) taken with a lens of
+    this 35 mm-equivalent focal length (mm): the angle of view across the diagonal is kept.
+
+    Examples
+    --------
+    >>> round(focal_from_35mm(29, (2448, 3264)), 1)  # an iPhone 6 photo
+    2734.7
+    """
+    return float(focal_35mm) / FILM_DIAGONAL_MM * float(np.hypot(size[0], size[1]))
+
+
+def _focal_pixels(data: bytes, shape) -> float | None:
+    header = sniff(data)
+    if header is None:
+        return None
+    f35, recorded = focal_35mm(data, header.format)
+    if f35 is None:
+        return None
+    h, w = shape
+    if recorded is not None:
+        # The camera's size may be stored sideways (EXIF orientation): compare proportions.
+        ratio = max(recorded) / min(recorded)
+        if abs(max(w, h) / min(w, h) / ratio - 1) > 0.01:
+            return None
+    return focal_from_35mm(f35, (w, h))
 
 
 def image_header(data: bytes) -> Header | None:

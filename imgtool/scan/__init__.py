@@ -46,9 +46,11 @@ class ScanResult:
         }
 
 
-def detect(image: np.ndarray, *, corners=None, refine: bool = True,
+def detect(image: np.ndarray, *, corners=None, refine: bool = True, focal: float | None = None,
            debug: dict | None = None) -> ScanResult:
     """Find the page's corners (and the size and aspect it would be scanned at), no warp.
+
+    The parameters are those of :func:`scan`.
 
     Examples
     --------
@@ -73,7 +75,7 @@ def detect(image: np.ndarray, *, corners=None, refine: bool = True,
         if refine:
             quad = refine_corners(_gray(image), quad)
             quad = order_corners(quad)
-    aspect = resolve_aspect("auto", quad, (w, h))
+    aspect = resolve_aspect("auto", quad, (w, h), focal=focal)
     size = output_size(quad, aspect)
     if debug is not None:
         debug["chosen"] = _draw(image, quad)
@@ -81,7 +83,8 @@ def detect(image: np.ndarray, *, corners=None, refine: bool = True,
 
 
 def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
-         fallback: str = "full", refine: bool = True, debug: dict | None = None) -> ScanResult:
+         fallback: str = "full", refine: bool = True, focal: float | None = None,
+         debug: dict | None = None) -> ScanResult:
     """Scan a photo of a page: find it, flatten it to its true proportions, clean it up.
 
     Parameters
@@ -99,6 +102,10 @@ def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
         :class:`~imgtool.errors.NoPageError`.
     refine : bool
         Refine detected corners at full resolution.
+    focal : float, optional
+        The camera's focal length in pixels (:func:`imgtool.io.read_photo` reads it from
+        EXIF). With it the aspect ratio no longer depends on estimating ``f`` from the
+        corners; see :func:`imgtool.scan.aspect.page_aspect`.
     debug : dict, optional
         Receives intermediate pictures (name -> image).
 
@@ -125,7 +132,9 @@ def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
     parse_aspect(aspect)
     image = _check_image(image)
     h, w = image.shape[:2]
-    result = detect(image, corners=corners, refine=refine, debug=debug)
+    if focal is not None and not (np.isfinite(focal) and focal > 0):
+        raise InvalidParameterError(f"focal must be a positive number of pixels, got {focal!r}")
+    result = detect(image, corners=corners, refine=refine, focal=focal, debug=debug)
     if result.found:
         quad = result.corners
     elif fallback == "skip":
@@ -135,7 +144,7 @@ def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
     if not result.found and parse_aspect(aspect) is None:
         ratio = w / h  # the whole photo, as it is
     else:
-        ratio = resolve_aspect(aspect, quad, (w, h))
+        ratio = resolve_aspect(aspect, quad, (w, h), focal=focal)
     size = output_size(quad, ratio)
     page = warp_page(image, quad, size)
     page = enhance(page, mode)

@@ -69,8 +69,9 @@ def page_aspect(corners, image_size, *, focal: float | None = None) -> float:
     image_size : tuple of int
         ``(width, height)`` of the photo in pixels; its centre is taken as principal point.
     focal : float, optional
-        Known focal length in pixels. If given it is used instead of the estimate (useful when
-        a pair of sides is parallel in the photo, where ``f`` cannot be recovered).
+        Known focal length in pixels (from EXIF: :func:`imgtool.io.read_photo`). If given it
+        is used instead of the estimate, which is ill-conditioned for many views: when a pair
+        of sides is nearly parallel in the photo a corner error of a pixel moves ``f`` a lot.
 
     Returns
     -------
@@ -235,7 +236,7 @@ def parse_aspect(spec) -> float | None:
     return value
 
 
-def resolve_aspect(spec, corners, image_size) -> float:
+def resolve_aspect(spec, corners, image_size, *, focal: float | None = None) -> float:
     """The output aspect for an aspect option and detected corners.
 
     ``"auto"`` gives :func:`page_aspect`; a named paper format (``"a4"``, ``"letter"``) is
@@ -250,6 +251,8 @@ def resolve_aspect(spec, corners, image_size) -> float:
         Page corners ordered TL, TR, BR, BL.
     image_size : tuple of int
         ``(width, height)`` of the photo.
+    focal : float, optional
+        The camera's focal length in pixels, if known (see :func:`page_aspect`).
 
     Returns
     -------
@@ -269,9 +272,9 @@ def resolve_aspect(spec, corners, image_size) -> float:
     """
     value = parse_aspect(spec)
     if value is None:
-        return page_aspect(corners, image_size)
+        return page_aspect(corners, image_size, focal=focal)
     if isinstance(spec, str) and spec.strip().lower() in PAPER_ASPECTS:
-        if page_aspect(corners, image_size) > 1.0:
+        if page_aspect(corners, image_size, focal=focal) > 1.0:
             return 1.0 / value
     return value
 
