@@ -105,8 +105,9 @@ def read_photo(
     """
     name = "<stdin>" if str(source) == "-" else str(source)
     data = _read_bytes(source, name)
-    image = decode_image(data, name=name, auto_orient=auto_orient, max_megapixels=max_megapixels)
-    return Photo(image, _focal_pixels(data, image.shape[:2]))
+    image, header = _decode(data, name, auto_orient, max_megapixels)
+    focal = None if header is None else _focal_pixels(data, header.format, image.shape[:2])
+    return Photo(image, focal)
 
 
 def decode_image(
@@ -125,6 +126,11 @@ def decode_image(
     ...
     imgtool.errors.InputError: notes.txt: not an image (unrecognised format)
     """
+    return _decode(data, name, auto_orient, max_megapixels)[0]
+
+
+def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | None):
+    """The decoded, upright image and the header it was checked against (or None)."""
     if not data:
         raise InputError(f"{name}: empty file")
     header = sniff(data)
@@ -144,7 +150,7 @@ def decode_image(
     image = _normalise(image, name)
     if header is not None and header.frames > 1:
         warnings.warn(f"animated {header.format.upper()}: only the first of {header.frames} "
-                      "frames is used", InputWarning, stacklevel=2)
+                      "frames is used", InputWarning, stacklevel=3)
     if header is not None:
         tag = orientation(data, header.format)
         if header.format == "tiff":
@@ -153,7 +159,7 @@ def decode_image(
                 image = apply_orientation(image, _INVERSE.get(tag, tag))
         elif auto_orient and tag != 1:
             image = apply_orientation(image, tag)
-    return image
+    return image, header
 
 
 def focal_from_35mm(focal_35mm: float, size) -> float:
@@ -168,11 +174,8 @@ def focal_from_35mm(focal_35mm: float, size) -> float:
     return float(focal_35mm) / FILM_DIAGONAL_MM * float(np.hypot(size[0], size[1]))
 
 
-def _focal_pixels(data: bytes, shape) -> float | None:
-    header = sniff(data)
-    if header is None:
-        return None
-    f35, recorded = focal_35mm(data, header.format)
+def _focal_pixels(data: bytes, fmt: str, shape) -> float | None:
+    f35, recorded = focal_35mm(data, fmt)
     if f35 is None:
         return None
     h, w = shape

@@ -188,6 +188,8 @@ _INLIER_PX = 1.5
 _MAX_TURN_DEG = 8.0
 # Width in pixels of the two windows of the step detector across a side.
 _STEP = 5
+# Share of the step that must hold one window further out (detection's FAR_SHARE, the same
+# rule at full resolution).
 _FAR_SHARE = 0.3
 # Agreement of a side end's line with the whole side's line: distance half-way along the
 # end (pixels, or share of the side), and angle. Real curled pages stay within 1.6 % and
@@ -235,13 +237,11 @@ def _fit_side(
     # detection): a dark line on paper, such as a table's ruling, has paper on both sides.
     k = _STEP
     med = np.median(np.lib.stride_tricks.sliding_window_view(prof, k, axis=1), axis=2)
-    step = np.full(prof.shape, 0.0)
-    far = np.full(prof.shape, 0.0)
+    step, far, farther = (np.zeros(prof.shape) for _ in range(3))
     j = np.arange(2 * k, len(offs) - 2 * k)
     step[:, j] = med[:, j + 1] - med[:, j - k]
-    far[:, j] = med[:, j + 1] - med[:, j - 2 * k]
-    farther = np.zeros(prof.shape)  # the same, page side: paper, not a line, inside
-    farther[:, j] = med[:, j + k + 1] - med[:, j - k]
+    far[:, j] = med[:, j + 1] - med[:, j - 2 * k]  # against the pixels beyond, outside
+    farther[:, j] = med[:, j + k + 1] - med[:, j - k]  # and inside
     step[:, np.abs(offs) > search] = 0.0
     pos, neg = step.max(axis=1), -step.min(axis=1)
     sign = 1.0 if np.median(pos) >= np.median(neg) else -1.0
