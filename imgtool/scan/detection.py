@@ -15,7 +15,9 @@ in colour (a page as bright as the desk but of another colour), localised at it 
 text has paper on both sides) and not a thin line (a table's ruling). The snapped candidates
 are scored by the share of each side that is such a boundary, their area and corner angles; a
 side running off the photo counts in part where the page, not the desk, meets the frame, and
-a side whose grey step goes against the rest of the quad's counts half. The best one wins.
+a side whose grey step goes against the rest of the quad's counts half. The best one wins;
+a side of it lying on an open book's page block steps in to the top page's own edge
+(:mod:`imgtool.scan.block`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from imgtool.scan.block import step_off_block
 from imgtool.scan.geometry import _polygon_area, order_corners
 
 #: Long side, in pixels, of the copy the page is searched on.
@@ -115,6 +118,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
     if not candidates or candidates[0].score < MIN_SCORE:
         return None
     best = candidates[0]
+    best.quad = step_off_block(best.quad, planes)
     corners = order_corners(best.quad * scale + (scale - 1) / 2)
     if debug is not None:
         debug["page"] = _draw_candidates(small, [best], thickness=3)

@@ -1,0 +1,127 @@
+"""An open book's page block: step a side in from the stacked page edges to the page itself.
+
+Photograph an open book and the page on top lies on the block of pages beneath it. Along the
+outer side the edges of those pages show as a band of thin stripes, parallel to the side and
+unchanged along it, between the desk and the top page. The block's outer edge is the strongest
+boundary there, so detection takes it for the page's side. The top page's own edge, at the
+inner end of the band, is much fainter.
+
+A band of stripes is told from what else lies just inside a page's side: a text line or a
+picture changes along the side as much as across it; a single ruling or a printed border is one
+stripe, not many; a shadow or a gutter's shading is a smooth ramp without stripes. Where a
+side has such a band, it is moved to the strongest boundary just beyond the band's inner end.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: The band is looked for up to this share of the page's extent across the side.
+BAND_REACH = 0.25
+#: Across-side grey change (levels per pixel) below which the page counts as smooth.
+SMOOTH = 0.85
+#: Pixels of smooth page that end the band.
+SMOOTH_RUN = 8
+#: The band's least width (detection pixels), stripes (reversals of at least
+#: :data:`STRIPE_DEPTH` grey levels) and ratio of across- to along-side change.
+MIN_WIDTH = 16
+MIN_STRIPES = 5
+STRIPE_DEPTH = 2.0
+MAX_ALONG = 0.3
+#: The page's edge beyond the band must be at least this much of a boundary.
+MIN_EDGE = 0.4
+
+
+def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """The quad (clockwise, detection pixels) with every side that lies on a page block moved
+    in to the top page's edge; unchanged where no side does."""
+    from imgtool.scan.detection import _meet, _side_support_many
+
+    lines = []
+    moved = False
+    for i in range(4):
+        p0, p1 = quad[i], quad[(i + 1) % 4]
+        d = p1 - p0
+        length = float(np.hypot(*d))
+        if length < 8:
+            return quad
+        normal = np.array([-d[1], d[0]]) / length  # into the page
+        extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
+        end = _band_end(planes[0], p0, d, normal, int(BAND_REACH * extent))
+        if end is None:
+            lines.append((p0, p1))
+            continue
+        shifts = np.arange(round(0.75 * end), end + SMOOTH_RUN + 1, 1.0)
+        a, b = np.meshgrid(shifts, shifts, indexing="ij")
+        starts = p0[None, :] + a.reshape(-1, 1) * normal
+        ends = p1[None, :] + b.reshape(-1, 1) * normal
+        support = _side_support_many(starts, ends, normal, planes)
+        strong = support >= max(MIN_EDGE, 0.75 * support.max())
+        if not strong.any():
+            lines.append((p0, p1))
+            continue
+        # the innermost strong boundary: the band's own stripes can be stronger steps
+        k = int(np.argmax(np.where(strong, a.ravel() + b.ravel(), -np.inf)))
+        lines.append((starts[k], ends[k]))
+        moved = True
+    if not moved:
+        return quad
+    out = []
+    for i in range(4):
+        (a0, a1), (b0, b1) = lines[i - 1], lines[i]
+        point = _meet((*a0, *a1), (*b0, *b1))
+        if point is None:
+            return quad
+        out.append(point)
+    return np.array(out, np.float64)
+
+
+def _band_end(gray, p0, d, normal, reach: int) -> int | None:
+    """Where the band of stacked page edges inside a side ends (pixels in from the side), or
+    None if the side has no such band."""
+    if reach < MIN_WIDTH + SMOOTH_RUN + 2:
+        return None
+    samples = max(50, int(0.7 * float(np.hypot(*d))))  # about a pixel apart
+    t = np.linspace(0.15, 0.85, samples)  # clear of the corners
+    offsets = np.arange(reach + 1, dtype=np.float64)
+    pts = (p0[None, None, :] + t[None, :, None] * d[None, None, :]
+           + offsets[:, None, None] * normal[None, None, :])
+    band = cv2.remap(gray, pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32),
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    step = 0.7 * float(np.hypot(*d)) / (samples - 1)
+    across = np.median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..reach-1
+    # text changes along the side, if only at its letters: the mean, not the median
+    along = np.mean(np.abs(band[1:-1, 2:] - band[1:-1, :-2]), axis=1) / (2 * step)
+    profile = np.median(band, axis=1)
+    # the band ends where the page is smooth for SMOOTH_RUN pixels
+    smooth = across < SMOOTH
+    end = None
+    for o in range(3, len(across) - SMOOTH_RUN):
+        if smooth[o:o + SMOOTH_RUN].all():
+            end = o + 1  # ``across`` starts at offset 1
+            break
+    if end is None or end < MIN_WIDTH:
+        return None
+    inside = slice(2, end - 1)
+    if along[inside].mean() > MAX_ALONG * across[inside].mean():
+        return None
+    if _stripes(profile[:end + 1], STRIPE_DEPTH) < MIN_STRIPES:
+        return None
+    return end
+
+
+def _stripes(profile: np.ndarray, depth: float) -> int:
+    """How often the profile turns (up to down or back) by at least ``depth``."""
+    turns = 0
+    high = low = float(profile[0])
+    rising = None
+    for v in map(float, profile):
+        high, low = max(high, v), min(low, v)
+        if rising is not False and high - v >= depth:
+            turns += rising is True
+            rising, low = False, v
+        elif rising is not True and v - low >= depth:
+            turns += rising is False
+            rising, high = True, v
+    return turns

@@ -1,0 +1,83 @@
+"""An open book's page block: detection steps in from the stacked page edges to the top page,
+and leaves alone what merely lies near a page's side (a printed border, text, a shadow)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from imgtool.scan.block import _stripes, step_off_block
+from imgtool.scan.detection import _downscale, _planes, find_page
+
+H, W = 720, 960
+TOP, BOTTOM, PAGE_LEFT, RIGHT = 60, 660, 280, 880
+
+
+def _photo(left_band: str, seed: int = 0) -> np.ndarray:
+    """A light page on a dark desk; what lies along its left side is ``left_band``:
+    ``block`` (a band of page edges, the page's own edge only a faint step beyond it),
+    ``border`` (a printed double rule inside the page), ``shadow`` (a smooth ramp) or ``none``."""
+    rng = np.random.default_rng(seed)
+    img = np.full((H, W), 60.0)
+    img[TOP:BOTTOM, PAGE_LEFT:RIGHT] = 196.0
+    if left_band == "block":
+        x = PAGE_LEFT - 100  # the block's outer edge: the strongest boundary on the left
+        while x < PAGE_LEFT:
+            width = int(rng.integers(4, 9))
+            img[TOP:BOTTOM, x:min(x + width, PAGE_LEFT)] = rng.uniform(150, 182)
+            x += width
+    elif left_band == "border":
+        for x in (PAGE_LEFT + 25, PAGE_LEFT + 33):
+            img[TOP + 25:BOTTOM - 25, x:x + 2] = 90.0
+        img[TOP + 25:TOP + 27, PAGE_LEFT + 25:RIGHT - 25] = 90.0
+    elif left_band == "shadow":
+        ramp = np.linspace(150.0, 196.0, 60)
+        img[TOP:BOTTOM, PAGE_LEFT:PAGE_LEFT + 60] = ramp
+    for row in range(TOP + 80, BOTTOM - 60, 28):  # lines of "text"
+        for col in range(PAGE_LEFT + 60, RIGHT - 80, 14):
+            if rng.random() < 0.8:
+                img[row:row + 9, col:col + 8] = 70.0
+    img += rng.normal(0, 2.0, img.shape)
+    return cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+def _left_x(quad: np.ndarray) -> float:
+    """Mean x of the left side of a clockwise quad (TL and BL are the two leftmost corners)."""
+    return float(np.sort(quad[:, 0])[:2].mean())
+
+
+def test_page_on_its_block_is_found_at_its_own_edge():
+    photo = _photo("block")
+    found = find_page(photo)
+    assert found is not None
+    assert abs(_left_x(found.corners) - (PAGE_LEFT - 0.5)) < 4, found.corners
+    # the other sides stay where they are
+    assert abs(found.corners[:, 0].max() - (RIGHT - 0.5)) < 4
+    assert abs(found.corners[:, 1].min() - (TOP - 0.5)) < 4
+    assert abs(found.corners[:, 1].max() - (BOTTOM - 0.5)) < 4
+
+
+@pytest.mark.parametrize("band", ["border", "shadow", "none"])
+def test_sides_without_a_block_are_left_alone(band):
+    photo = _photo(band)
+    small, _ = _downscale(photo)
+    quad = np.array([[PAGE_LEFT, TOP], [RIGHT, TOP], [RIGHT, BOTTOM], [PAGE_LEFT, BOTTOM]],
+                    np.float64) - 0.5  # detection scale is full scale here
+    assert small.shape == photo.shape
+    np.testing.assert_array_equal(step_off_block(quad, _planes(small)), quad)
+
+
+def test_block_side_moves_in_by_the_band():
+    photo = _photo("block", seed=3)
+    quad = np.array([[PAGE_LEFT - 100, TOP], [RIGHT, TOP], [RIGHT, BOTTOM],
+                     [PAGE_LEFT - 100, BOTTOM]], np.float64) - 0.5
+    moved = step_off_block(quad, _planes(photo))
+    assert abs(_left_x(moved) - (PAGE_LEFT - 0.5)) < 3, moved
+    np.testing.assert_allclose(moved[1:3], quad[1:3], atol=1e-6)
+
+
+def test_stripes_counts_turns_of_at_least_the_depth():
+    assert _stripes(np.array([0, 5, 0, 5, 0, 5.0]), 3.0) == 4
+    assert _stripes(np.array([0, 1, 0, 1, 0, 1.0]), 3.0) == 0  # too shallow
+    assert _stripes(np.linspace(0, 100, 50), 3.0) == 0  # a ramp has no stripes
