@@ -20,8 +20,8 @@ from imgtool.kernels._jit import kernel
 
 
 @kernel
-def _bilinear(img, x, y):
-    h, w = img.shape
+def _cell(h, w, x, y):
+    """Top-left pixel and fractions of the bilinear sample at (x, y), clamped to the image."""
     if x < 0.0:
         x = 0.0
     if y < 0.0:
@@ -32,11 +32,36 @@ def _bilinear(img, x, y):
         y = h - 1.001
     x0 = int(x)
     y0 = int(y)
-    fx = x - x0
-    fy = y - y0
-    top = img[y0, x0] * (1.0 - fx) + img[y0, x0 + 1] * fx
-    bottom = img[y0 + 1, x0] * (1.0 - fx) + img[y0 + 1, x0 + 1] * fx
+    return x0, y0, x - x0, y - y0
+
+
+@kernel
+def _at(planes, c, x0, y0, fx, fy):
+    """Bilinear sample of plane ``c`` in the cell from :func:`_cell`."""
+    top = planes[c, y0, x0] * (1.0 - fx) + planes[c, y0, x0 + 1] * fx
+    bottom = planes[c, y0 + 1, x0] * (1.0 - fx) + planes[c, y0 + 1, x0 + 1] * fx
     return top * (1.0 - fy) + bottom * fy
+
+
+@kernel
+def _median_sign(values):
+    """1.0 if the median of ``values`` is >= 0, else -1.0, without sorting: the count of
+    non-negative values decides, and on an even split the two middle values (the largest
+    negative and the smallest non-negative) do."""
+    n = values.shape[0]
+    count = 0
+    largest_negative = -np.inf
+    smallest_positive = np.inf
+    for v in values:
+        if v >= 0:
+            count += 1
+            if v < smallest_positive:
+                smallest_positive = v
+        elif v > largest_negative:
+            largest_negative = v
+    if 2 * count != n:
+        return 1.0 if 2 * count > n else -1.0
+    return 1.0 if smallest_positive + largest_negative >= 0 else -1.0
 
 
 @kernel(parallel=True)
@@ -80,9 +105,11 @@ def boundary_share(planes, starts, ends, nx, ny, samples, offset, min_step, fram
                 continue
             xs[n_use] = px
             ys[n_use] = py
+            ix0, iy0, ifx, ify = _cell(h, w, ix, iy)
+            ox0, oy0, ofx, ofy = _cell(h, w, ox, oy)
             for c in range(n_planes):
-                a_in = _bilinear(planes[c], ix, iy)
-                a_out = _bilinear(planes[c], ox, oy)
+                a_in = _at(planes, c, ix0, iy0, ifx, ify)
+                a_out = _at(planes, c, ox0, oy0, ofx, ofy)
                 if c == 0:
                     inner[n_use] = a_in
                     outer[n_use] = a_out
@@ -92,7 +119,7 @@ def boundary_share(planes, starts, ends, nx, ny, samples, offset, min_step, fram
         if n_use == 0:
             continue
         for c in range(n_planes):
-            sign[c] = 1.0 if np.median(wide[c, :n_use]) >= 0 else -1.0
+            sign[c] = _median_sign(wide[c, :n_use])
         hits = 0
         sum_in = 0.0
         sum_out = 0.0
@@ -105,17 +132,24 @@ def boundary_share(planes, starts, ends, nx, ny, samples, offset, min_step, fram
             fy1 = py + 2.0 * offset * ny
             far_inside = not (fx0 < 0 or fy0 < 0 or fx0 > w - 1 or fy0 > h - 1 or fx1 < 0
                               or fy1 < 0 or fx1 > w - 1 or fy1 > h - 1)
+            cells = False
             for c in range(n_planes):
                 a = wide[c, j] * sign[c]
                 if a <= min_step:
                     continue
-                img = planes[c]
-                near = (_bilinear(img, px + 2 * nx, py + 2 * ny)
-                        - _bilinear(img, px - 2 * nx, py - 2 * ny)) * sign[c]
+                if not cells:  # the four sample cells, once per point
+                    cells = True
+                    n1x, n1y, n1fx, n1fy = _cell(h, w, px + 2 * nx, py + 2 * ny)
+                    n0x, n0y, n0fx, n0fy = _cell(h, w, px - 2 * nx, py - 2 * ny)
+                    f1x, f1y, f1fx, f1fy = _cell(h, w, fx1, fy1)
+                    f0x, f0y, f0fx, f0fy = _cell(h, w, fx0, fy0)
+                near = (_at(planes, c, n1x, n1y, n1fx, n1fy)
+                        - _at(planes, c, n0x, n0y, n0fx, n0fy)) * sign[c]
                 if near <= 0.5 * a:
                     continue
                 if far_inside:
-                    far = (_bilinear(img, fx1, fy1) - _bilinear(img, fx0, fy0)) * sign[c]
+                    far = (_at(planes, c, f1x, f1y, f1fx, f1fy)
+                           - _at(planes, c, f0x, f0y, f0fx, f0fy)) * sign[c]
                     if far <= far_share * a:
                         continue
                 hits += 1

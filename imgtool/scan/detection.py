@@ -290,9 +290,12 @@ def _line_candidates(edges: np.ndarray) -> list[Candidate]:
 
 def _clockwise_convex(quad: np.ndarray) -> bool:
     """Whether four points make a convex quadrilateral, clockwise on screen (y down)."""
-    d = np.roll(quad, -1, axis=0) - quad
-    turns = d[:, 0] * np.roll(d, -1, axis=0)[:, 1] - d[:, 1] * np.roll(d, -1, axis=0)[:, 0]
+    d = quad[_NEXT] - quad
+    turns = d[:, 0] * d[_NEXT, 1] - d[:, 1] * d[_NEXT, 0]
     return bool((turns > 0).all())
+
+
+_NEXT = np.array([1, 2, 3, 0])  # the next corner of a quad
 
 
 def _extremes(segs, k):

@@ -364,7 +364,8 @@ def _as_quad(points, name: str) -> np.ndarray:
 def _polygon_area(pts: np.ndarray) -> float:
     """Absolute shoelace area of a closed polygon given in cycle order."""
     x, y = pts[:, 0], pts[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    x1, y1 = np.append(x[1:], x[0]), np.append(y[1:], y[0])
+    return 0.5 * abs(float(np.dot(x, y1) - np.dot(y, x1)))
 
 
 def warp_page(image, corners, size) -> np.ndarray:
