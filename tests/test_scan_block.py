@@ -1,5 +1,7 @@
-"""An open book's page block: detection steps in from the stacked page edges to the top page,
-and leaves alone what merely lies near a page's side (a printed border, text, a shadow)."""
+"""After the best candidate is chosen: an open book's page block (detection steps in from the
+stacked page edges to the top page, and leaves alone what merely lies near a page's side: a
+printed border, text, a shadow), and a page that runs along the frame (a side may move out
+onto the frame when the whole quad then scores better)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import numpy as np
 import pytest
 
 from imgtool.scan.block import _stripes, step_off_block
-from imgtool.scan.detection import _downscale, _planes, find_page
+from imgtool.scan.detection import _downscale, _frame_variants, _planes, find_page
+from imgtool.synth import render_photo
 
 H, W = 720, 960
 TOP, BOTTOM, PAGE_LEFT, RIGHT = 60, 660, 280, 880
@@ -81,3 +84,34 @@ def test_stripes_counts_turns_of_at_least_the_depth():
     assert _stripes(np.array([0, 5, 0, 5, 0, 5.0]), 3.0) == 4
     assert _stripes(np.array([0, 1, 0, 1, 0, 1.0]), 3.0) == 0  # too shallow
     assert _stripes(np.linspace(0, 100, 50), 3.0) == 0  # a ramp has no stripes
+
+
+def test_frame_variants_move_a_near_parallel_side_onto_the_frame():
+    quad = np.array([[100.0, 20.0], [500.0, 30.0], [520.0, 380.0], [90.0, 370.0]])
+    variants = _frame_variants(quad, (400, 600))
+    tops = [v for v in variants if np.allclose(v[:2, 1], 0.0)]
+    assert len(tops) == 1
+    top = tops[0]
+    # the corners slide along the left and right sides up to the frame
+    for corner, neighbour in ((0, 3), (1, 2)):
+        side = quad[neighbour] - quad[corner]
+        moved = top[corner] - quad[corner]
+        assert abs(side[0] * moved[1] - side[1] * moved[0]) < 1e-6 * np.hypot(*side) ** 2
+    np.testing.assert_array_equal(top[2:], quad[2:])
+    # the bottom (20 px from the frame) also has a variant; the left and right sides, 90 and
+    # 80 px away, do not
+    assert len(variants) == 2 and any(np.allclose(v[2:, 1], 399.0) for v in variants)
+    # a side crossing the frame at a steep angle has none
+    steep = np.array([[100.0, 5.0], [300.0, 47.0], [320.0, 300.0], [90.0, 300.0]])  # 12 deg
+    assert not any(np.allclose(v[:2, 1], 0.0) for v in _frame_variants(steep, (400, 600)))
+
+
+def test_receipt_running_off_the_frame_is_not_cut_at_a_printed_band():
+    """Generated seed 1203: a receipt leaves the top of the photo; just below the frame a band
+    of its header is a stronger step than the frame. The page's own side is the frame."""
+    from benchmarks.bench_synth import quad_iou
+
+    photo = render_photo(1203, size=(1200, 900))
+    assert photo.params["leaves_frame"]
+    found = find_page(photo.image)
+    assert quad_iou(photo.corners, found.corners) >= 0.97

@@ -220,3 +220,24 @@ def test_refine_corners_extrapolates_a_corner_far_beyond_the_frame():
     coarse = quad + np.array([[18.0, 18.0], [-3, 3], [3, -3], [3, 3]])
     refined = refine_corners(img, coarse, search=10)
     assert np.hypot(*(refined - quad).T).max() < 1.5
+
+
+def test_refine_corners_keeps_a_side_that_runs_along_the_frame():
+    """A page leaving the top of the photo, a printed band 8 px below the frame: the top side
+    stays on the frame, and its corners slide there along the refined left and right sides."""
+    from imgtool.scan.geometry import refine_corners
+
+    quad = np.array([[40.0, -30.0], [270.0, -36.0], [280.0, 230.0], [30.0, 210.0]])
+    img = _render_quad(quad, (260, 320), seed=5)
+    left = np.array([[40.0, -30.0], [30.0, 210.0]])
+    # a dark band across the page from the frame to 8 px down: a strong step at y = 8
+    band = np.zeros_like(img, bool)
+    band[:8, 45:255] = True
+    img[band] = 90
+    # detection puts a side on the frame at the first row of pixel centres
+    coarse_top = np.array([[left[0, 0] + (left[1, 0] - left[0, 0]) * (30 / 240), 0.0],
+                           [270.0 + 10.0 * (36 / 266), 0.0]])
+    coarse = np.vstack([coarse_top, quad[2:] + [[2.0, -2.0], [-2.0, 2.0]]])
+    refined = refine_corners(img, coarse, search=12)
+    np.testing.assert_allclose(refined[:2, 1], 0.0, atol=1e-9)
+    assert np.abs(refined[2:] - quad[2:]).max() < 1.0

@@ -15,9 +15,11 @@ in colour (a page as bright as the desk but of another colour), localised at it 
 text has paper on both sides) and not a thin line (a table's ruling). The snapped candidates
 are scored by the share of each side that is such a boundary, their area and corner angles; a
 side running off the photo counts in part where the page, not the desk, meets the frame, and
-a side whose grey step goes against the rest of the quad's counts half. The best one wins;
-a side of it lying on an open book's page block steps in to the top page's own edge
-(:mod:`imgtool.scan.block`).
+a side whose grey step goes against the rest of the quad's counts half. The best one wins.
+Then each of its sides near and nearly parallel to the frame is tried on the frame (a printed
+band across a page that runs off the photo can be a stronger step than the frame), kept if the
+whole quad scores better; and a side lying on an open book's page block steps in to the top
+page's own edge (:mod:`imgtool.scan.block`).
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
     if not candidates or candidates[0].score < MIN_SCORE:
         return None
     best = candidates[0]
+    for quad in _frame_variants(best.quad, planes.shape[1:]):
+        score, support = _score(quad, planes)
+        if score > best.score:
+            best.quad, best.score, best.support = quad, score, support
     best.quad = step_off_block(best.quad, planes)
     corners = order_corners(best.quad * scale + (scale - 1) / 2)
     if debug is not None:
@@ -285,6 +291,43 @@ def _line_candidates(edges: np.ndarray) -> list[Candidate]:
                     if quad is not None:
                         # top meets left at TL, and so on: ordered if convex and clockwise
                         out.append(Candidate(quad, "lines", ordered=_clockwise_convex(quad)))
+    return out
+
+
+#: A side this close to the frame (detection pixels, both ends) and this parallel to it
+#: (degrees) may be the page's own edge running along or off the frame.
+FRAME_NEAR, FRAME_PARALLEL = 48.0, 8.0
+
+
+def _frame_variants(quad: np.ndarray, shape) -> list[np.ndarray]:
+    """The quad with one side moved out onto a nearby, nearly parallel border of the frame:
+    a printed band across the page can be a stronger step than where the page meets the
+    frame, and only the score of the whole quad can tell them apart."""
+    h, w = shape
+    borders = {"top": (0.0, 0.0, w - 1.0, 0.0), "bottom": (0.0, h - 1.0, w - 1.0, h - 1.0),
+               "left": (0.0, 0.0, 0.0, h - 1.0), "right": (w - 1.0, 0.0, w - 1.0, h - 1.0)}
+    out = []
+    for i in range(4):
+        p0, p1 = quad[i], quad[(i + 1) % 4]
+        for name, line in borders.items():
+            vertical = name in ("left", "right")
+            coord = 0 if vertical else 1
+            edge = line[coord]
+            if max(abs(p0[coord] - edge), abs(p1[coord] - edge)) > FRAME_NEAR:
+                continue
+            d = p1 - p0
+            angle = math.degrees(math.atan2(abs(d[1 - coord]), abs(d[coord]) + 1e-12))
+            if 90.0 - angle > FRAME_PARALLEL:  # angle between the side and the border
+                continue
+            if max(abs(p0[coord] - edge), abs(p1[coord] - edge)) < 1.0:
+                continue  # already on it
+            a = _meet((*quad[i - 1], *p0), line)
+            b = _meet((*p1, *quad[(i + 2) % 4]), line)
+            if a is None or b is None:
+                continue
+            variant = quad.copy()
+            variant[i], variant[(i + 1) % 4] = a, b
+            out.append(variant)
     return out
 
 

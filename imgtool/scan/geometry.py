@@ -95,8 +95,10 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     degrees, and 2.5 % of the side half-way along its stretch): a curl bends the edge
     slightly, while a line parallel to the edge and off it is something else (a shadow).
 
-    A side keeps its original line when fewer than 40 % of its profiles agree on a line, or
-    when the fitted line turns by more than 8 degrees; a corner keeps its original position
+    A side keeps its original line when it lies along a border of the frame (both ends
+    within ``max(2, search / 8)`` px of it: the page runs off the photo there, and the
+    nearest step is something printed on it), when fewer than 40 % of its profiles agree on a
+    line, or when the fitted line turns by more than 8 degrees; a corner keeps its original position
     when the intersection moves it by more than ``2 * search`` (nearly parallel sides), or
     ``4 * search`` for a corner beyond the frame (extrapolated, so coarser to begin with).
 
@@ -151,6 +153,13 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     whole, ends, fitted = [], [], []
     for i in range(4):
         p0, p1 = quad[i], quad[(i + 1) % 4]
+        if _along_frame(p0, p1, width, height, max(2.0, search / 8)):
+            # the page runs off the photo here: there is no edge to find, and the nearest
+            # step across the side would be something printed on the page
+            fitted.append(False)
+            whole.append(_line_through(p0, p1))
+            ends.append((None, None))
+            continue
         line = _fit_side(img, p0, p1, search, 0.08, 0.92)
         fitted.append(line is not None)
         whole.append(line if line is not None else _line_through(p0, p1))
@@ -275,6 +284,14 @@ def _fit_side(
     if turn > _MAX_TURN_DEG:
         return None
     return line
+
+
+def _along_frame(p0, p1, width: int, height: int, tol: float) -> bool:
+    """Whether both ends of a side lie on the same border of the frame (within ``tol``)."""
+    for coord, edge in ((0, -0.5), (1, -0.5), (0, width - 0.5), (1, height - 0.5)):
+        if abs(p0[coord] - edge) <= tol and abs(p1[coord] - edge) <= tol:
+            return True
+    return False
 
 
 def _in_frame(point, width: int, height: int) -> bool:
