@@ -36,7 +36,7 @@ MIN_EDGE = 0.4
 def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     """The quad (clockwise, detection pixels) with every side that lies on a page block moved
     in to the top page's edge; unchanged where no side does."""
-    from imgtool.scan.detection import _meet, _side_support_many
+    from imgtool.scan.detection import _corners_of, _shifted_sides, _side_support_many
 
     lines = []
     moved = False
@@ -53,28 +53,18 @@ def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
             lines.append((p0, p1))
             continue
         shifts = np.arange(round(0.75 * end), end + SMOOTH_RUN + 1, 1.0)
-        a, b = np.meshgrid(shifts, shifts, indexing="ij")
-        starts = p0[None, :] + a.reshape(-1, 1) * normal
-        ends = p1[None, :] + b.reshape(-1, 1) * normal
+        a, b, starts, ends = _shifted_sides(p0, p1, normal, shifts)
         support = _side_support_many(starts, ends, normal, planes)
         strong = support >= max(MIN_EDGE, 0.75 * support.max())
         if not strong.any():
             lines.append((p0, p1))
             continue
         # the innermost strong boundary: the band's own stripes can be stronger steps
-        k = int(np.argmax(np.where(strong, a.ravel() + b.ravel(), -np.inf)))
+        k = int(np.argmax(np.where(strong, a + b, -np.inf)))
         lines.append((starts[k], ends[k]))
         moved = True
-    if not moved:
-        return quad
-    out = []
-    for i in range(4):
-        (a0, a1), (b0, b1) = lines[i - 1], lines[i]
-        point = _meet((*a0, *a1), (*b0, *b1))
-        if point is None:
-            return quad
-        out.append(point)
-    return np.array(out, np.float64)
+    out = _corners_of(lines) if moved else None
+    return quad if out is None else out
 
 
 def _band_end(gray, p0, d, normal, reach: int) -> int | None:

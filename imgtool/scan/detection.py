@@ -549,26 +549,38 @@ def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float) 
         if length < 8:
             return quad
         normal = np.array([-d[1], d[0]]) / length
-        a, b = np.meshgrid(shifts, shifts, indexing="ij")
-        starts = p0[None, :] + a.reshape(-1, 1) * normal
-        ends = p1[None, :] + b.reshape(-1, 1) * normal
+        _, _, starts, ends = _shifted_sides(p0, p1, normal, shifts)
         scores = _side_support_many(starts, ends, normal, planes)
         k = int(np.argmax(scores))
         if scores[k] <= scores[len(scores) // 2] + 1e-9:  # no better than where it was
             lines.append((p0, p1))
         else:
             lines.append((starts[k], ends[k]))
+    out = _corners_of(lines)
+    if out is None or np.abs(out - quad).max() > 4 * reach:
+        return quad
+    return out
+
+
+def _shifted_sides(p0, p1, normal, shifts):
+    """Every side from ``p0 + a * normal`` to ``p1 + b * normal`` for ``a``, ``b`` in
+    ``shifts``: the shifts ``a``, ``b`` (flattened) and the starts and ends, (K, 2) each."""
+    a, b = np.meshgrid(shifts, shifts, indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    return a, b, p0[None, :] + a[:, None] * normal, p1[None, :] + b[:, None] * normal
+
+
+def _corners_of(lines) -> np.ndarray | None:
+    """The quad whose sides lie on four lines, each given by two points, in order; None if
+    two neighbouring sides are parallel."""
     out = []
     for i in range(4):
         (a0, a1), (b0, b1) = lines[i - 1], lines[i]
         point = _meet((*a0, *a1), (*b0, *b1))
         if point is None:
-            return quad
+            return None
         out.append(point)
-    out = np.array(out, np.float64)
-    if np.abs(out - quad).max() > 4 * reach:
-        return quad
-    return out
+    return np.array(out, np.float64)
 
 
 def _side_support_many(starts, ends, normal, planes, samples: int = 40) -> np.ndarray:
