@@ -36,17 +36,15 @@ MIN_EDGE = 0.4
 def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     """The quad (clockwise, detection pixels) with every side that lies on a page block moved
     in to the top page's edge; unchanged where no side does."""
-    from imgtool.scan.detection import _corners_of, _shifted_sides, _side_support_many
+    from imgtool.scan.detection import _corners_of, _shifted_sides, _side_support_many, _sides
 
+    sides = _sides(quad)
+    if sides is None:
+        return quad
     lines = []
     moved = False
-    for i in range(4):
-        p0, p1 = quad[i], quad[(i + 1) % 4]
+    for i, (p0, p1, normal) in enumerate(sides):
         d = p1 - p0
-        length = float(np.hypot(*d))
-        if length < 8:
-            return quad
-        normal = np.array([-d[1], d[0]]) / length  # into the page
         extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
         end = _band_end(planes[0], p0, d, normal, int(BAND_REACH * extent))
         if end is None:

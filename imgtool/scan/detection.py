@@ -541,14 +541,11 @@ def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float) 
     """Move each side, both ends independently along the side's normal, to where it is most
     a boundary; the new corners are where the snapped sides meet."""
     shifts = np.arange(-reach, reach + step / 2, step, dtype=np.float64)
+    sides = _sides(quad)
+    if sides is None:
+        return quad
     lines = []
-    for i in range(4):
-        p0, p1 = quad[i], quad[(i + 1) % 4]
-        d = p1 - p0
-        length = float(np.hypot(*d))
-        if length < 8:
-            return quad
-        normal = np.array([-d[1], d[0]]) / length
+    for p0, p1, normal in sides:
         _, _, starts, ends = _shifted_sides(p0, p1, normal, shifts)
         scores = _side_support_many(starts, ends, normal, planes)
         k = int(np.argmax(scores))
@@ -559,6 +556,20 @@ def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float) 
     out = _corners_of(lines)
     if out is None or np.abs(out - quad).max() > 4 * reach:
         return quad
+    return out
+
+
+def _sides(quad: np.ndarray, min_length: float = 8.0):
+    """Per side of a clockwise quad: its start, its end and its unit normal into the page;
+    None if a side is shorter than ``min_length``."""
+    out = []
+    for i in range(4):
+        p0, p1 = quad[i], quad[(i + 1) % 4]
+        d = p1 - p0
+        length = float(np.hypot(*d))
+        if length < min_length:
+            return None
+        out.append((p0, p1, np.array([-d[1], d[0]]) / length))
     return out
 
 
