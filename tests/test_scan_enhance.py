@@ -53,3 +53,25 @@ def test_color_whitens_tinted_paper_and_keeps_ink_and_size():
     assert b > g + 60 and b > r + 60  # the ink stays blue
     with pytest.raises(InvalidParameterError):
         enhance(page, "sepia")
+
+
+@pytest.mark.parametrize("channels", [None, 3, 4])
+def test_color_matches_a_plain_percentile_statement(channels):
+    # independent statement of the documented rule: each channel scaled so that its 95th
+    # percentile (np.percentile on every step-th pixel) maps to 0.96 * 255, gain in [1, 2.5]
+    rng = np.random.default_rng(7)
+    shape = (700, 900) if channels is None else (700, 900, channels)
+    page = np.clip(rng.normal(150, 40, shape), 0, 255).astype(np.uint8)
+    if channels == 4:
+        page[..., 3] = rng.integers(0, 256, shape[:2])
+    out = enhance(page, "color")
+    colour = page if channels is None else page[..., :3]
+    step = max(1, int(np.sqrt(700 * 900 / 250_000)))
+    sample = colour[::step, ::step].reshape(-1, 1 if channels is None else 3).astype(float)
+    gain = np.clip(0.96 * 255 / np.percentile(sample, 95, axis=0), 1.0, 2.5)
+    expected = np.clip(colour * gain + 0.5, 0, 255).astype(np.uint8)
+    got = out if channels is None else out[..., :3]
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert (got != expected).mean() < 0.01
+    if channels == 4:
+        assert np.array_equal(out[..., 3], page[..., 3])
