@@ -146,7 +146,9 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     search = float(search)
     if not (math.isfinite(search) and search > 0):
         raise InvalidParameterError(f"search must be a positive number of pixels, got {search}")
-    img = np.ascontiguousarray(img, dtype=np.float32)
+    if img.dtype not in (np.uint8, np.uint16, np.float32):
+        img = img.astype(np.float32)  # remap reads these three as they are
+    img = np.ascontiguousarray(img)
 
     # One line per side over most of its length, and one per side end over the part
     # next to the corner (curved book pages: a corner is where the LOCAL edges meet).
@@ -160,11 +162,12 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
             whole.append(_line_through(p0, p1))
             ends.append((None, None))
             continue
-        line = _fit_side(img, p0, p1, search, 0.08, 0.92)
+        edge = _edge_points(img, p0, p1, search)
+        line = _fit_part(edge, 0.08, 0.92, p0, p1)
         fitted.append(line is not None)
         whole.append(line if line is not None else _line_through(p0, p1))
-        first = _fit_side(img, p0, p1, search, 0.04, 0.4)
-        last = _fit_side(img, p0, p1, search, 0.6, 0.96)
+        first = _fit_part(edge, 0.04, 0.4, p0, p1)
+        last = _fit_part(edge, 0.6, 0.96, p0, p1)
         if line is not None:
             # A curled end bends away from the side's line towards the corner, but meets it
             # in the middle of its stretch; a line parallel to the side a few pixels off is
@@ -206,24 +209,21 @@ _FAR_SHARE = 0.3
 _END_AGREE_PX, _END_AGREE, _END_TURN_DEG = 2.0, 0.025, 3.0
 
 
-def _fit_side(
-    img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float, start: float, stop: float
-):
-    """Robust line through the edge points across part ``start..stop`` of side p0 -> p1.
-
-    Returns ``(nx, ny, c)`` with ``nx x + ny y = c``, or None if unreliable.
-    """
+def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float):
+    """Profiles across side p0 -> p1 at 4-96 % of its length, ready for :func:`_fit_part`;
+    None if the side is too short or fewer than 8 profiles lie in the image."""
     d = p1 - p0
     length = float(np.hypot(*d))
     if length < 8:
         return None
     t = d / length
     n = np.array([-t[1], t[0]])  # points into the page for a clockwise (on screen) quad
+    start, stop = 0.04, 0.96
     count = int(min(160 * (stop - start), max(8, (stop - start) * length / 3)))
-    along = np.linspace(start, stop, max(count, 8)) * length
+    where = np.linspace(start, stop, max(count, 8))
     half = int(math.ceil(search)) + 2 * _STEP + 2
     offs = np.arange(-half, half + 1, dtype=np.float64)
-    centres = p0 + along[:, None] * t  # (count, 2)
+    centres = p0 + (where * length)[:, None] * t  # (count, 2)
     h, w = img.shape
     inside = (
         (centres[:, 0] >= 0) & (centres[:, 0] <= w - 1)
@@ -231,56 +231,104 @@ def _fit_side(
     )
     if inside.sum() < 8:
         return None
-    centres = centres[inside]
+    centres, where = centres[inside], where[inside]
     # three parallel profiles 1 px apart along the side, averaged, to reduce noise
     prof = np.zeros((len(centres), len(offs)), np.float32)
     for shift in (-1.0, 0.0, 1.0):
-        pts = centres[:, None, :] + offs[None, :, None] * n + shift * t
-        mx = pts[..., 0].astype(np.float32)
-        my = pts[..., 1].astype(np.float32)
-        prof += cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    prof = prof.astype(np.float64)
-    # Wide step detector: median of _STEP pixels inside minus median of _STEP pixels
-    # outside. A thin ink stroke next to the page edge barely moves a median, the page edge
-    # moves all of it. A step must also hold against the _STEP pixels beyond those (as in
-    # detection): a dark line on paper, such as a table's ruling, has paper on both sides.
-    k = _STEP
-    med = np.median(np.lib.stride_tricks.sliding_window_view(prof, k, axis=1), axis=2)
-    step, far, farther = (np.zeros(prof.shape) for _ in range(3))
-    j = np.arange(2 * k, len(offs) - 2 * k)
-    step[:, j] = med[:, j + 1] - med[:, j - k]
-    far[:, j] = med[:, j + 1] - med[:, j - 2 * k]  # against the pixels beyond, outside
-    farther[:, j] = med[:, j + k + 1] - med[:, j - k]  # and inside
-    step[:, np.abs(offs) > search] = 0.0
-    pos, neg = step.max(axis=1), -step.min(axis=1)
-    sign = 1.0 if np.median(pos) >= np.median(neg) else -1.0
-    step *= sign
-    step[(far * sign < _FAR_SHARE * step) | (farther * sign < _FAR_SHARE * step)] = 0.0
-    idx = step.argmax(axis=1)
-    peak = step[np.arange(len(idx)), idx]
-    strong = peak > max(1e-6, 0.3 * float(np.median(peak)))
-    # sub-pixel: steepest fine derivative within 2 px of the step, parabola through it
-    fine = cv2.GaussianBlur(prof, (5, 1), 1.0, borderType=cv2.BORDER_REPLICATE)
-    deriv = np.zeros_like(fine)
-    deriv[:, 1:-1] = 0.5 * (fine[:, 2:] - fine[:, :-2]) * sign
-    window = np.abs(np.arange(len(offs))[None, :] - idx[:, None]) <= 2
-    deriv_w = np.where(window, deriv, -np.inf)
-    idx = deriv_w.argmax(axis=1)
-    ok = strong & (idx > 0) & (idx < len(offs) - 1)
-    rows = np.nonzero(ok)[0]
+        mx = (centres[:, 0:1] + shift * t[0]) + offs[None, :] * n[0]
+        my = (centres[:, 1:2] + shift * t[1]) + offs[None, :] * n[1]
+        prof += cv2.remap(img, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    return _Profiles(where, centres, n, offs, prof.astype(np.float64), search)
+
+
+class _Profiles:
+    """Intensity profiles across a side, and the edge point each one finds."""
+
+    def __init__(self, where, centres, normal, offs, prof, search):
+        self.where, self.centres, self.normal, self.offs, self.prof = (
+            where, centres, normal, offs, prof)
+        # Wide step detector: median of _STEP pixels inside minus median of _STEP pixels
+        # outside. A thin ink stroke next to the page edge barely moves a median, the page
+        # edge moves all of it. A step must also hold against the _STEP pixels beyond those
+        # (as in detection): a dark line on paper, such as a table's ruling, has paper on
+        # both sides.
+        k = _STEP
+        med = _running_median5(prof)
+        self.step, self.far, self.farther = (np.zeros(prof.shape) for _ in range(3))
+        j = np.arange(2 * k, len(offs) - 2 * k)
+        self.step[:, j] = med[:, j + 1] - med[:, j - k]
+        self.far[:, j] = med[:, j + 1] - med[:, j - 2 * k]  # against the pixels beyond, outside
+        self.farther[:, j] = med[:, j + k + 1] - med[:, j - k]  # and inside
+        self.step[:, np.abs(offs) > search] = 0.0
+        self.pos, self.neg = self.step.max(axis=1), -self.step.min(axis=1)
+        self._found = {}
+
+    def polarity(self, rows) -> float:
+        """+1 if most of these profiles rise into the page, else -1."""
+        return 1.0 if np.median(self.pos[rows]) >= np.median(self.neg[rows]) else -1.0
+
+    def edges(self, sign: float):
+        """Each profile's strongest step of this polarity: its size, and its sub-pixel point
+        (at the steepest fine derivative within 2 px of it, by a parabola), and whether the
+        point is usable."""
+        if sign not in self._found:
+            offs = self.offs
+            step = self.step * sign
+            step[(self.far * sign < _FAR_SHARE * step)
+                 | (self.farther * sign < _FAR_SHARE * step)] = 0.0
+            idx = step.argmax(axis=1)
+            rows = np.arange(len(idx))
+            peak = step[rows, idx]
+            fine = cv2.GaussianBlur(self.prof, (5, 1), 1.0, borderType=cv2.BORDER_REPLICATE)
+            deriv = np.zeros_like(fine)
+            deriv[:, 1:-1] = 0.5 * (fine[:, 2:] - fine[:, :-2]) * sign
+            window = np.abs(np.arange(len(offs))[None, :] - idx[:, None]) <= 2
+            idx = np.where(window, deriv, -np.inf).argmax(axis=1)
+            usable = (idx > 0) & (idx < len(offs) - 1)
+            i = np.clip(idx, 1, len(offs) - 2)
+            a, b, c = deriv[rows, i - 1], deriv[rows, i], deriv[rows, i + 1]
+            denom = a - 2 * b + c
+            frac = np.where(np.abs(denom) > 1e-12,
+                            0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
+            frac = np.clip(frac, -0.5, 0.5)
+            points = self.centres + (offs[i] + frac)[:, None] * self.normal
+            self._found[sign] = (peak, points, usable)
+        return self._found[sign]
+
+
+def _running_median5(prof: np.ndarray) -> np.ndarray:
+    """Median of every 5 consecutive values along axis 1 (a sorting network: the median of
+    three of the middle of two sorted pairs and the fifth value); shape (rows, cols - 4)."""
+    a, b, c, d, e = (prof[:, s:prof.shape[1] - 4 + s] for s in range(5))
+    low = np.maximum(np.minimum(a, b), np.minimum(c, d))  # drops the smallest of a..d
+    high = np.minimum(np.maximum(a, b), np.maximum(c, d))  # drops the largest of a..d
+    return np.maximum(np.minimum(low, high), np.minimum(np.maximum(low, high), e))
+
+
+def _fit_part(edge, start: float, stop: float, p0: np.ndarray, p1: np.ndarray):
+    """Robust line through the edge points of part ``start..stop`` of side p0 -> p1, with
+    the step polarity shared by most of that part.
+
+    Returns ``(nx, ny, c)`` with ``nx x + ny y = c``, or None if unreliable.
+    """
+    if edge is None:
+        return None
+    rows = np.flatnonzero((edge.where >= start - 1e-9) & (edge.where <= stop + 1e-9))
     if len(rows) < 8:
         return None
-    i = idx[rows]
-    a, b, c = deriv[rows, i - 1], deriv[rows, i], deriv[rows, i + 1]
-    denom = a - 2 * b + c
-    frac = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
-    frac = np.clip(frac, -0.5, 0.5)
-    pts = centres[rows] + (offs[i] + frac)[:, None] * n
-    line = _ransac_line(pts, total=len(centres))
+    peak, points, usable = edge.edges(edge.polarity(rows))
+    peak = peak[rows]
+    strong = (peak > max(1e-6, 0.3 * float(np.median(peak)))) & usable[rows]
+    pts = points[rows[strong]]
+    if len(pts) < 8:
+        return None
+    line = _ransac_line(pts, total=len(rows))
     if line is None:
         return None
-    normal = line[:2]
-    turn = math.degrees(math.acos(min(1.0, abs(float(np.dot(normal, n))))))
+    d = p1 - p0
+    n = np.array([-d[1], d[0]]) / float(np.hypot(*d))
+    turn = math.degrees(math.acos(min(1.0, abs(float(np.dot(line[:2], n))))))
     if turn > _MAX_TURN_DEG:
         return None
     return line
