@@ -18,7 +18,7 @@ import os
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imgtool.errors import (
@@ -75,6 +75,11 @@ class Settings:
     threads: int | None = None
     verbose: int = 0
     pdf: dict = field(default_factory=dict)  #: dpi and page_size for PDF output
+    #: Read large JPEGs with a preview of this long side while the full image decodes in
+    #: the background (:func:`imgtool.io.read_photo`), and hand the processor the
+    #: :class:`~imgtool.io.Photo`. Only when one process works on the inputs with more than
+    #: one thread: otherwise no core is free for the background decode.
+    preview: int | None = None
 
 
 @dataclass
@@ -213,6 +218,8 @@ def run(
 
     if jobs <= 1 or len(pending) <= 1:
         _configure_threads(settings.threads)
+        if settings.threads == 1 or (os.cpu_count() or 1) < 2:
+            settings = replace(settings, preview=None)
         for t in pending:
             ready[t.index] = run_task(settings, t)
             if progress is not None:
@@ -225,6 +232,7 @@ def run(
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
+    settings = replace(settings, preview=None)  # workers have one thread each
     with cf.ProcessPoolExecutor(
         max_workers=min(jobs, len(pending)), mp_context=ctx, initializer=_init_worker
     ) as pool:
@@ -268,11 +276,13 @@ def run_task(settings: Settings, task: Task) -> Result:
                 task.source,
                 auto_orient=settings.auto_orient,
                 max_megapixels=settings.max_megapixels,
+                preview=settings.preview,
             )
             process = _processor(settings.processor)
             ctx = {"display": task.display, "output_format": fmt, "source": task.source,
                    "focal": photo.focal}
-            outcome = process(photo.image, settings.params, ctx)
+            outcome = process(photo if photo.preview is not None else photo.image,
+                              settings.params, ctx)
             result = Result(task.index, task.display, task.output, "ok", record=outcome.record)
             if outcome.image is None:
                 result.output = None

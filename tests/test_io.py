@@ -293,3 +293,71 @@ def test_real_phone_photo_focal_length():
         pytest.skip("../shared/data/real-photos is not beside the repo")
     # an iPhone 6: FocalLengthIn35mmFilm 29, 3264 x 2448 stored sideways (orientation 6)
     assert read_photo(photo).focal == pytest.approx(29 / 43.2666 * 4080, rel=1e-4)
+
+
+def _big_jpeg(size=(2000, 1500), orientation=1, focal=None) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    if focal is not None:
+        exif.get_ifd(0x8769)[0xA405] = focal
+    base = cv2.resize(natural_image(48, 64), size, interpolation=cv2.INTER_CUBIC)
+    buf = io.BytesIO()
+    Image.fromarray(base[:, :, ::-1]).save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_preview_is_the_upright_photo_reduced(tmp_path, orientation):
+    from imgtool.io import read_photo
+
+    path = tmp_path / "big.jpg"
+    path.write_bytes(_big_jpeg(orientation=orientation, focal=26))
+    plain = read_photo(path)
+    photo = read_photo(path, preview=1000)
+    assert photo.reduced == 2  # 2000 / 2 = 1000; / 4 = 500 is too small
+    full = plain.image
+    assert photo.size == (full.shape[1], full.shape[0])
+    assert photo.focal == pytest.approx(plain.focal)
+    assert np.array_equal(photo.image, full)  # the background decode gives the same image
+    h, w = full.shape[:2]
+    assert photo.preview.shape == (h // 2, w // 2, 3)
+    # pixel i covers full-resolution pixels 2i, 2i + 1: the preview is their average
+    box = cv2.resize(full, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    diff = np.abs(photo.preview.astype(int) - box)
+    assert np.median(diff) <= 2 and np.mean(diff) < 3
+
+
+def test_no_preview_for_small_jpegs_other_formats_and_odd_sizes(tmp_path):
+    from imgtool.io import read_photo
+
+    # 1600 / 2 is under 1000; 2400 / 2 = 1200 would need resizing again; 2 does not
+    # divide 1501 rows
+    cases = {"small.jpg": _big_jpeg((1600, 1200)), "large.jpg": _big_jpeg((2400, 1800)),
+             "odd.jpg": _big_jpeg((2002, 1501)),
+             "big.png": encode(cv2.resize(natural_image(), (2000, 1500)))}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        photo = read_photo(tmp_path / name, preview=1000)
+        assert photo.preview is None and photo.reduced == 1, name
+        assert not photo.decoding
+        assert np.array_equal(photo.image, read_photo(tmp_path / name).image), name
+
+
+def test_preview_reads_report_bad_files_as_plain_reads_do(tmp_path):
+    from imgtool.io import read_photo
+
+    good = _big_jpeg()
+    noise = np.random.default_rng(0).integers(0, 256, len(good) - 1502, dtype=np.uint8)
+    broken = {"truncated.jpg": good[:5000],
+              "zeroed.jpg": good[:700] + bytes(len(good) - 702) + good[-2:],
+              "garbled.jpg": good[:1500] + noise.tobytes() + good[-2:]}
+    for name, data in broken.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        try:
+            plain = read_photo(path).image
+        except InputError as exc:
+            with pytest.raises(InputError, match=str(exc).split(": ", 1)[1]):
+                read_photo(path, preview=1000).image  # noqa: B018
+        else:
+            assert np.array_equal(read_photo(path, preview=1000).image, plain)

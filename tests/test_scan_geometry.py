@@ -181,9 +181,27 @@ def test_refine_corners_corner_outside_image_and_dtypes():
         assert np.hypot(*(refined[0] - quad[0])) < 2.0  # extrapolated outside the frame
 
 
+def test_refine_corners_on_colour_matches_its_grey_conversion():
+    import cv2
+
+    from imgtool.scan.geometry import refine_corners
+
+    quad = np.array([[30.3, 40.6], [290.2, 35.1], [295.8, 250.4], [25.5, 245.2]])
+    grey = _render_quad(quad, (290, 330), seed=4)
+    # a blue-ish page on an orange-ish desk, as BGR, with the same grey either side
+    bgr = np.dstack([grey, grey, grey]).astype(np.float64)
+    bgr *= np.array([1.2, 1.0, 0.8])
+    bgr = np.clip(bgr, 0, 255).astype(np.uint8)
+    coarse = quad + np.array([[3, -4], [-4, 4], [4, 3], [-3, -4]])
+    from_colour = refine_corners(bgr, coarse, search=12)
+    from_grey = refine_corners(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), coarse, search=12)
+    assert np.hypot(*(from_colour - quad).T).max() < 1.0
+    assert np.abs(from_colour - from_grey).max() < 0.05
+
+
 @pytest.mark.parametrize(
     ("gray", "kwargs"),
-    [(np.zeros((10, 10, 3)), {}), (np.zeros((0, 5)), {}), (np.zeros((10, 10)), {"search": 0}),
+    [(np.zeros((10, 10, 4)), {}), (np.zeros((0, 5)), {}), (np.zeros((10, 10)), {"search": 0}),
      (np.zeros((10, 10)), {"search": np.nan}), (np.array([["a"]]), {})],
 )
 def test_refine_corners_rejects_bad_input(gray, kwargs):

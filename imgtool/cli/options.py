@@ -59,8 +59,12 @@ def io_options(default_name: str):
 
 
 def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
-                default_name: str, pdf: dict | None = None, writes_image: bool = True) -> int:
-    """Plan the outputs, run the processor on every input, report, return the exit code."""
+                default_name: str, pdf: dict | None = None, writes_image: bool = True,
+                preview: int | None = None) -> int:
+    """Plan the outputs, run the processor on every input, report, return the exit code.
+
+    ``preview``: see :attr:`imgtool.batch.Settings.preview` (the processor then takes an
+    :class:`imgtool.io.Photo` for a large JPEG)."""
     from imgtool import batch
 
     verbose = ctx.obj.get("verbose", 0) if ctx.obj else 0
@@ -96,7 +100,7 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
         processor=processor, params=params, auto_orient=not opts["no_auto_orient"],
         max_megapixels=opts["max_megapixels"], overwrite=opts["overwrite"], format=fmt,
         quality=opts["quality"], inputs=tuple(s for s, _ in inputs), collect=collect,
-        threads=opts["threads"], verbose=verbose, pdf=pdf or {},
+        threads=opts["threads"], verbose=verbose, pdf=pdf or {}, preview=preview,
     )  # fmt: skip
     jobs = opts["jobs"] or os.cpu_count() or 1
     progress = _progress(len(tasks), quiet)

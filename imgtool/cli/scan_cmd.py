@@ -7,6 +7,9 @@ import click
 from imgtool.cli.options import io_options, run_command
 
 DEFAULT_NAME = "{stem}.scan.jpg"
+#: Long side of the preview a large JPEG is searched on while it decodes in full: kept equal
+#: to imgtool.scan.detection.DETECT_SIDE (not imported here: --help stays free of cv2).
+PREVIEW_SIDE = 1000
 
 
 def _parse_corners(text: str):
@@ -75,7 +78,8 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
     if detect_only and not opts["as_json"]:
         opts["as_json"] = True  # corners are the only result: print them
     return run_command(ctx, "imgtool.cli.scan_cmd:process", params, opts, default_name=name,
-                       pdf={"dpi": dpi, "page_size": page_size}, writes_image=not detect_only)
+                       pdf={"dpi": dpi, "page_size": page_size}, writes_image=not detect_only,
+                       preview=None if corners else PREVIEW_SIDE)
 
 
 def _check_aspect(text: str):
@@ -98,8 +102,10 @@ def process(image, params, ctx):
     from imgtool import scan as scanner
     from imgtool.batch import Outcome
     from imgtool.errors import ExitCode, InputError, NoPageError
+    from imgtool.io import Photo
 
-    if image.dtype.kind == "f":
+    size = image.size if isinstance(image, Photo) else image.shape[1::-1]
+    if not isinstance(image, Photo) and image.dtype.kind == "f":
         if not np.isfinite(image).all():
             raise InputError(f"{ctx['display']}: image has NaN or infinite values")
     debug = {} if params["debug_dir"] else None
@@ -108,7 +114,7 @@ def process(image, params, ctx):
     if params["focal_35mm"] is not None:
         from imgtool.io.read import focal_from_35mm
 
-        focal = focal_from_35mm(params["focal_35mm"], image.shape[1::-1])
+        focal = focal_from_35mm(params["focal_35mm"], size)
     try:
         if params["detect_only"]:
             result = scanner.detect(image, corners=corners, refine=params["refine"],

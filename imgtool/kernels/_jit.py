@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numba
 
 
@@ -24,3 +26,15 @@ def set_threads(n: int | None) -> int:
     n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(n)
     return n
+
+
+@contextmanager
+def at_most_threads(n: int):
+    """Parallel kernels called from this thread use at most ``n`` threads inside the block
+    (Numba's thread count is per calling thread)."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, before)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from imgtool.errors import InvalidParameterError, NoPageError
+from imgtool.io import Photo
 from imgtool.scan.aspect import output_size, parse_aspect, resolve_aspect
 from imgtool.scan.enhance import MODES, enhance
 from imgtool.scan.geometry import order_corners, refine_corners, warp_page
@@ -46,7 +47,7 @@ class ScanResult:
         }
 
 
-def detect(image: np.ndarray, *, corners=None, refine: bool = True, focal: float | None = None,
+def detect(image, *, corners=None, refine: bool = True, focal: float | None = None,
            debug: dict | None = None) -> ScanResult:
     """Find the page's corners (and the size and aspect it would be scanned at), no warp.
 
@@ -60,15 +61,16 @@ def detect(image: np.ndarray, *, corners=None, refine: bool = True, focal: float
     >>> r.found, r.size
     (True, (160, 220))
     """
-    image = _check_image(image)
+    photo, focal = _as_photo(image, focal)
+    found = None
+    if corners is None:
+        found = _find_page(photo, debug)
+    image = _check_image(photo.image)
     h, w = image.shape[:2]
     source = "user"
     if corners is not None:
         quad = order_corners(corners)
     else:
-        from imgtool.scan.detection import find_page
-
-        found = find_page(image, debug=debug)
         if found is None:
             return ScanResult(None, False, None, None, None)
         quad, source = found.corners, found.source
@@ -82,15 +84,18 @@ def detect(image: np.ndarray, *, corners=None, refine: bool = True, focal: float
     return ScanResult(None, True, quad, size, aspect, source=source)
 
 
-def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
+def scan(image, *, mode: str = "color", aspect="auto", corners=None,
          fallback: str = "full", refine: bool = True, focal: float | None = None,
          debug: dict | None = None) -> ScanResult:
     """Scan a photo of a page: find it, flatten it to its true proportions, clean it up.
 
     Parameters
     ----------
-    image : numpy.ndarray
-        The EXIF-upright, full-resolution photo (uint8 or uint16; gray, BGR or BGRA).
+    image : numpy.ndarray or imgtool.io.Photo
+        The EXIF-upright, full-resolution photo (uint8 or uint16; gray, BGR or BGRA), or a
+        photo from :func:`imgtool.io.read_photo`: its EXIF focal length is used unless
+        ``focal`` is given, and a photo read with ``preview`` is searched on its preview
+        while its full image is still decoding (then refined on the full image).
     mode : {"color", "gray", "bw"}
         See :func:`imgtool.scan.enhance.enhance`.
     aspect : str or float
@@ -130,11 +135,12 @@ def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
     if fallback not in FALLBACKS:
         raise InvalidParameterError(f"fallback must be 'full' or 'skip', got {fallback!r}")
     parse_aspect(aspect)
-    image = _check_image(image)
-    h, w = image.shape[:2]
+    photo, focal = _as_photo(image, focal)
     if focal is not None and not (np.isfinite(focal) and focal > 0):
         raise InvalidParameterError(f"focal must be a positive number of pixels, got {focal!r}")
-    result = detect(image, corners=corners, refine=refine, focal=focal, debug=debug)
+    result = detect(photo, corners=corners, refine=refine, focal=focal, debug=debug)
+    image = _check_image(photo.image)
+    h, w = image.shape[:2]
     if result.found:
         quad = result.corners
     elif fallback == "skip":
@@ -149,6 +155,29 @@ def scan(image: np.ndarray, *, mode: str = "color", aspect="auto", corners=None,
     page = warp_page(image, quad, size)
     page = enhance(page, mode)
     return ScanResult(page, result.found, result.corners, size, ratio, mode, result.source)
+
+
+def _as_photo(image, focal):
+    """``image`` as a :class:`~imgtool.io.Photo`, and the focal length to use (the given
+    one, else the photo's)."""
+    if isinstance(image, Photo):
+        return image, image.focal if focal is None else focal
+    return Photo(_check_image(image)), focal
+
+
+def _find_page(photo: Photo, debug):
+    from imgtool.scan.detection import find_page
+
+    if photo.preview is None:
+        return find_page(_check_image(photo.image), debug=debug)
+    if photo.decoding:
+        from imgtool.kernels._jit import at_most_threads
+
+        # one core decodes the full image meanwhile: parallel kernels on both would wait
+        # for each other's slowest thread
+        with at_most_threads(1):
+            return find_page(photo.preview, debug=debug, reduced=photo.reduced)
+    return find_page(photo.preview, debug=debug, reduced=photo.reduced)
 
 
 def _check_image(image) -> np.ndarray:
@@ -168,7 +197,9 @@ def _check_image(image) -> np.ndarray:
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
+    """What refinement reads: gray or BGR as they are (BGR profiles are turned grey after
+    sampling, cheaper than converting the whole photo); BGRA converted to gray."""
+    if image.ndim == 2 or image.shape[2] == 3:
         return image
     return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
 

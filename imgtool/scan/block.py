@@ -72,23 +72,21 @@ def _band_end(gray, p0, d, normal, reach: int) -> int | None:
         return None
     samples = max(50, int(0.7 * float(np.hypot(*d))))  # about a pixel apart
     t = np.linspace(0.15, 0.85, samples)  # clear of the corners
-    offsets = np.arange(reach + 1, dtype=np.float64)
-    pts = (p0[None, None, :] + t[None, :, None] * d[None, None, :]
-           + offsets[:, None, None] * normal[None, None, :])
-    band = cv2.remap(gray, pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32),
-                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     step = 0.7 * float(np.hypot(*d)) / (samples - 1)
+    # most sides have smooth paper (or print) right inside: look at the first few pixels
+    # alone, and at the whole reach only if no smooth run starts before MIN_WIDTH
+    near = MIN_WIDTH + SMOOTH_RUN + 2
+    band = _band(gray, p0, d, normal, t, near)
+    across = np.median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..near - 1
+    end = _smooth_from(across)
+    if end is not None and end < MIN_WIDTH:
+        return None
+    band = _band(gray, p0, d, normal, t, reach)
     across = np.median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..reach-1
     # text changes along the side, if only at its letters: the mean, not the median
     along = np.mean(np.abs(band[1:-1, 2:] - band[1:-1, :-2]), axis=1) / (2 * step)
     profile = np.median(band, axis=1)
-    # the band ends where the page is smooth for SMOOTH_RUN pixels
-    smooth = across < SMOOTH
-    end = None
-    for o in range(3, len(across) - SMOOTH_RUN):
-        if smooth[o:o + SMOOTH_RUN].all():
-            end = o + 1  # ``across`` starts at offset 1
-            break
+    end = _smooth_from(across)
     if end is None or end < MIN_WIDTH:
         return None
     inside = slice(2, end - 1)
@@ -97,6 +95,25 @@ def _band_end(gray, p0, d, normal, reach: int) -> int | None:
     if _stripes(profile[:end + 1], STRIPE_DEPTH) < MIN_STRIPES:
         return None
     return end
+
+
+def _band(gray, p0, d, normal, t, reach: int) -> np.ndarray:
+    """Grey values at offsets 0..reach in from the side (rows) at positions ``t`` along it."""
+    offsets = np.arange(reach + 1, dtype=np.float64)
+    x = p0[0] + t[None, :] * d[0] + offsets[:, None] * normal[0]
+    y = p0[1] + t[None, :] * d[1] + offsets[:, None] * normal[1]
+    return cv2.remap(gray, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def _smooth_from(across: np.ndarray) -> int | None:
+    """The first offset (from 4) that starts :data:`SMOOTH_RUN` pixels of smooth page, or
+    None: where the band ends."""
+    smooth = across < SMOOTH
+    for o in range(3, len(across) - SMOOTH_RUN):
+        if smooth[o:o + SMOOTH_RUN].all():
+            return o + 1  # ``across`` starts at offset 1
+    return None
 
 
 def _stripes(profile: np.ndarray, depth: float) -> int:

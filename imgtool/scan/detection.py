@@ -72,7 +72,8 @@ class Detection:
     quick: bool = False
 
 
-def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | None:
+def find_page(image: np.ndarray, *, debug: dict | None = None,
+              reduced: int = 1) -> Detection | None:
     """Find the page in a photo.
 
     Parameters
@@ -81,6 +82,11 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
         The EXIF-upright photo, uint8, uint16 or float32; gray, BGR or BGRA.
     debug : dict, optional
         If given, intermediate pictures (name -> uint8 image) are stored into it.
+    reduced : int
+        ``image`` is the photo reduced this many times (its pixel i covering the photo's
+        pixels ``reduced * i`` to ``reduced * (i + 1) - 1``, as a JPEG decoder's DCT scaling
+        makes it: :attr:`imgtool.io.Photo.preview`); the corners are still given in the
+        photo's pixels.
 
     Returns
     -------
@@ -101,6 +107,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None) -> Detection | No
     True
     """
     small, scale = _downscale(_to_bgr8(image))
+    scale *= reduced
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     edges = _edge_map(gray)
     planes = _planes(small)
@@ -174,10 +181,12 @@ def _planes(bgr: np.ndarray) -> np.ndarray:
     """(3, H, W) float32, lightly smoothed: grey, and the two colour-opponent planes of
     CIELAB (a*, b*) times :data:`CHROMA_GAIN`."""
     smooth = cv2.GaussianBlur(bgr, (0, 0), 1.5)
-    gray = cv2.cvtColor(smooth, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    lab = cv2.cvtColor(smooth, cv2.COLOR_BGR2LAB).astype(np.float32)
-    return np.ascontiguousarray(np.stack([gray, CHROMA_GAIN * lab[:, :, 1],
-                                          CHROMA_GAIN * lab[:, :, 2]]))
+    out = np.empty((3, *bgr.shape[:2]), np.float32)
+    out[0] = cv2.cvtColor(smooth, cv2.COLOR_BGR2GRAY)
+    _, a, b = cv2.split(cv2.cvtColor(smooth, cv2.COLOR_BGR2LAB))
+    np.multiply(a, np.float32(CHROMA_GAIN), out=out[1], casting="unsafe")
+    np.multiply(b, np.float32(CHROMA_GAIN), out=out[2], casting="unsafe")
+    return out
 
 
 def _edge_map(gray: np.ndarray, scale: float = 1.0) -> np.ndarray:

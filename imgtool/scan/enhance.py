@@ -94,11 +94,13 @@ def _white_balance(page: np.ndarray) -> np.ndarray:
     top = 65535.0 if page.dtype == np.uint16 else 255.0
     colour = page[:, :, :3] if page.ndim == 3 else page
     step = max(1, int(np.sqrt(colour.shape[0] * colour.shape[1] / 250_000)))
-    sample = colour[::step, ::step].reshape(-1, 1 if colour.ndim == 2 else 3)
+    sample = np.ascontiguousarray(colour[::step, ::step])
     if page.dtype == np.uint8:
-        white = np.array([_percentile_u8(sample[:, c], 95) for c in range(sample.shape[1])])
+        channels = 1 if sample.ndim == 2 else 3
+        white = np.array([_percentile_u8(sample, 95, c) for c in range(channels)])
     else:
-        white = np.percentile(sample.astype(np.float32), 95, axis=0)
+        white = np.percentile(sample.reshape(-1, sample.shape[2] if sample.ndim == 3 else 1)
+                              .astype(np.float32), 95, axis=0)
     gain = np.atleast_1d(np.clip(0.96 * top / np.maximum(white, 1.0), 1.0, 2.5))
     if page.dtype == np.uint8:  # a lookup table per channel: no float copy of the page
         levels = np.arange(256, dtype=np.float32)
@@ -112,16 +114,17 @@ def _white_balance(page: np.ndarray) -> np.ndarray:
     return out
 
 
-def _percentile_u8(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear interpolation) of uint8 values, by counting.
+def _percentile_u8(image: np.ndarray, q: float, channel: int = 0) -> float:
+    """``np.percentile`` (linear interpolation) of one channel of a uint8 image, by counting.
 
     Examples
     --------
-    >>> v = np.random.default_rng(0).integers(0, 256, 1001).astype(np.uint8)
+    >>> v = np.random.default_rng(0).integers(0, 256, (7, 143)).astype(np.uint8)
     >>> bool(_percentile_u8(v, 95) == np.percentile(v, 95))
     True
     """
-    cum = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    counts = cv2.calcHist([image], [channel], None, [256], [0, 256]).ravel()
+    cum = np.cumsum(counts.astype(np.int64))
     pos = q / 100.0 * (cum[-1] - 1)
     lo = int(math.floor(pos))
     # the k-th smallest value (from 0) is the first level whose count passes k

@@ -104,8 +104,10 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    gray : numpy.ndarray, shape (H, W)
-        Single-channel image (any real dtype) at the resolution of ``corners``.
+    gray : numpy.ndarray, shape (H, W) or (H, W, 3)
+        Single-channel image (any real dtype) at the resolution of ``corners``, or a BGR
+        one: its profiles are sampled in colour and turned grey (ITU-R BT.601 weights, as
+        ``cv2.COLOR_BGR2GRAY``), cheaper than converting the whole photo.
     corners : array_like, shape (4, 2)
         Coarse corners ordered TL, TR, BR, BL (see :func:`order_corners`). They may lie
         outside the image.
@@ -133,14 +135,16 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     [[29.5, 19.5], [129.5, 19.5], [129.5, 99.5], [29.5, 99.5]]
     """
     img = np.asarray(gray)
-    if img.ndim != 2 or img.size == 0 or not np.issubdtype(img.dtype, np.number):
+    colour = img.ndim == 3 and img.shape[2] == 3
+    if (img.ndim != 2 and not colour) or img.size == 0 or not np.issubdtype(
+            img.dtype, np.number):
         raise InvalidParameterError(
-            f"gray must be a non-empty 2-D image, got shape {img.shape} dtype {img.dtype}"
-        )
+            f"gray must be a non-empty 2-D (or BGR) image, got shape {img.shape} "
+            f"dtype {img.dtype}")
     if np.iscomplexobj(img):
         raise InvalidParameterError("gray must be real-valued")
     quad = _as_quad(corners, "corners")
-    height, width = img.shape
+    height, width = img.shape[:2]
     if search is None:
         search = max(6.0, 0.012 * math.hypot(width, height))
     search = float(search)
@@ -224,7 +228,7 @@ def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float)
     half = int(math.ceil(search)) + 2 * _STEP + 2
     offs = np.arange(-half, half + 1, dtype=np.float64)
     centres = p0 + (where * length)[:, None] * t  # (count, 2)
-    h, w = img.shape
+    h, w = img.shape[:2]
     inside = (
         (centres[:, 0] >= 0) & (centres[:, 0] <= w - 1)
         & (centres[:, 1] >= 0) & (centres[:, 1] <= h - 1)
@@ -233,13 +237,19 @@ def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float)
         return None
     centres, where = centres[inside], where[inside]
     # three parallel profiles 1 px apart along the side, averaged, to reduce noise
-    prof = np.zeros((len(centres), len(offs)), np.float32)
+    prof = np.zeros((len(centres), len(offs), *img.shape[2:]), np.float32)
     for shift in (-1.0, 0.0, 1.0):
         mx = (centres[:, 0:1] + shift * t[0]) + offs[None, :] * n[0]
         my = (centres[:, 1:2] + shift * t[1]) + offs[None, :] * n[1]
         prof += cv2.remap(img, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+    if prof.ndim == 3:
+        prof = prof @ _BGR_TO_GREY
     return _Profiles(where, centres, n, offs, prof.astype(np.float64), search)
+
+
+#: ITU-R BT.601 luma weights in B, G, R order (what cv2.COLOR_BGR2GRAY uses).
+_BGR_TO_GREY = np.array([0.114, 0.587, 0.299], np.float32)
 
 
 class _Profiles:
