@@ -166,8 +166,9 @@ def _as_photo(image, focal):
 
 
 def _find_page(photo: Photo, debug):
-    from imgtool.scan.detection import find_page
+    from imgtool.scan.detection import find_page, warm_up
 
+    warm_up()  # on another core, while the kernels load (the first time in a process)
     if photo.preview is None:
         return find_page(_check_image(photo.image), debug=debug)
     if photo.decoding:
