@@ -218,7 +218,7 @@ def run(
 
     if jobs <= 1 or len(pending) <= 1:
         _configure_threads(settings.threads)
-        if settings.threads == 1 or (os.cpu_count() or 1) < 2:
+        if settings.threads == 1 or _usable_cores() < 2:
             settings = replace(settings, preview=None)
         for t in pending:
             ready[t.index] = run_task(settings, t)
@@ -350,6 +350,15 @@ def _named(display: str, message: str) -> str:
 def _processor(spec: str):
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than the
+    machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on every platform
+        return os.cpu_count() or 1
 
 
 def _configure_threads(threads: int | None) -> None:

@@ -181,6 +181,17 @@ def test_refine_corners_corner_outside_image_and_dtypes():
         assert np.hypot(*(refined[0] - quad[0])) < 2.0  # extrapolated outside the frame
 
 
+def test_refine_corners_on_a_small_page():
+    # 30 px sides: each side end still gets its own eight profiles
+    from imgtool.scan.geometry import refine_corners
+
+    quad = np.array([[25.3, 24.8], [55.3, 25.9], [54.5, 54.8], [24.9, 55.5]])
+    img = _render_quad(quad, (80, 80), seed=5, noise=2.0)
+    coarse = quad + np.array([[2.1, -1.5], [-1.8, 2.0], [1.6, 1.9], [-2.2, -1.4]])
+    refined = refine_corners(img, coarse, search=6)
+    assert np.hypot(*(refined - quad).T).max() < 1.0
+
+
 def test_refine_corners_on_colour_matches_its_grey_conversion():
     import cv2
 

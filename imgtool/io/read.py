@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -153,6 +154,7 @@ _REDUCTIONS = (8, 4, 2)
 #: A preview's long side may exceed the one asked for by this factor.
 PREVIEW_SLACK = 1.1
 _decoder = None  # the background decoding thread, started on first use
+_decoder_lock = threading.Lock()
 
 
 def _with_preview(data: bytes, name: str, auto_orient: bool, max_megapixels, side: int):
@@ -178,10 +180,11 @@ def _with_preview(data: bytes, name: str, auto_orient: bool, max_megapixels, sid
         return None
     from imgtool.io._cv import cv2
 
-    if _decoder is None:
-        from concurrent.futures import ThreadPoolExecutor
+    with _decoder_lock:
+        if _decoder is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        _decoder = ThreadPoolExecutor(1, thread_name_prefix="imgtool-decode")
+            _decoder = ThreadPoolExecutor(1, thread_name_prefix="imgtool-decode")
     # the full image first, on the other core, while this thread makes the preview
     pending = _decoder.submit(lambda: _decode(data, name, auto_orient, max_megapixels)[0])
     flag = getattr(cv2, f"IMREAD_REDUCED_COLOR_{factor}") | cv2.IMREAD_IGNORE_ORIENTATION

@@ -30,6 +30,7 @@ to the top page's own edge (:mod:`imgtool.scan.block`).
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -176,6 +177,7 @@ def _downscale(image: np.ndarray) -> tuple[np.ndarray, float]:
 #: Weight of the colour planes against grey when looking for a page's outline.
 CHROMA_GAIN = 2.0
 _lab_warming = None  # the thread building OpenCV's CIELAB tables, once per process
+_lab_lock = threading.Lock()
 
 
 def warm_up() -> None:
@@ -183,13 +185,12 @@ def warm_up() -> None:
     per process): a command started for one photo would otherwise wait for them in the middle
     of detection, while they can be built during its other start-up work on another core."""
     global _lab_warming
-    if _lab_warming is None:
-        import threading
-
-        _lab_warming = threading.Thread(
-            target=cv2.cvtColor, args=(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_BGR2LAB),
-            daemon=True)
-        _lab_warming.start()
+    with _lab_lock:
+        if _lab_warming is None:
+            _lab_warming = threading.Thread(
+                target=cv2.cvtColor, args=(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_BGR2LAB),
+                daemon=True)
+            _lab_warming.start()
 
 
 def _planes(bgr: np.ndarray) -> np.ndarray:
@@ -475,7 +476,8 @@ def _snap_and_score(candidates: list[Candidate], planes: np.ndarray,
 #: The first stage snaps this many of the edge map's contour candidates.
 QUICK_SNAP = 2
 #: A first-stage winner is final when each of its sides is at least this share of real
-#: boundary (no frame credit) with the page brighter than what lies outside on every side.
+#: boundary (the frame's part credit not counted), with the page brighter than what lies
+#: outside on every side.
 CLEAR_SUPPORT = 0.9
 
 
@@ -490,7 +492,8 @@ def _clear_page(best: Candidate, planes: np.ndarray) -> bool:
         return False
     stats = np.array([_side_stats(best.quad[i], best.quad[(i + 1) % 4], planes, 80)
                       for i in range(4)])
-    return bool((stats[:, 2] - stats[:, 3] > CONTRAST_STEP).all())
+    real, inside, outside = stats[:, 0], stats[:, 2], stats[:, 3]
+    return bool((real >= CLEAR_SUPPORT).all() and (inside - outside > CONTRAST_STEP).all())
 
 
 def _score(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:

@@ -223,7 +223,9 @@ def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float)
     t = d / length
     n = np.array([-t[1], t[0]])  # points into the page for a clockwise (on screen) quad
     start, stop = 0.04, 0.96
-    count = int(min(160 * (stop - start), max(8, (stop - start) * length / 3)))
+    # about one profile per 3 px, at most 160 per side length, and at least 8 in the
+    # shortest part fitted on its own (a side end, 36 % of the side)
+    count = int(min(160 * (stop - start), max(24, (stop - start) * length / 3)))
     where = np.linspace(start, stop, max(count, 8))
     half = int(math.ceil(search)) + 2 * _STEP + 2
     offs = np.arange(-half, half + 1, dtype=np.float64)
