@@ -62,10 +62,11 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
     (True, (160, 220))
     """
     photo, focal = _as_photo(image, focal)
-    found = None
-    if corners is None:
-        found = _find_page(photo, debug)
+    search = corners is None
+    found = _find_on_preview(photo, debug) if search and photo.preview is not None else None
     image = _check_image(photo.image)
+    if search and photo.preview is None:
+        found = _find_page(image, debug)
     h, w = image.shape[:2]
     source = "user"
     if corners is not None:
@@ -165,20 +166,22 @@ def _as_photo(image, focal):
     return Photo(_check_image(image)), focal
 
 
-def _find_page(photo: Photo, debug):
+def _find_page(image: np.ndarray, debug, **preview):
     from imgtool.scan.detection import find_page, warm_up
 
     warm_up()  # on another core, while the kernels load (the first time in a process)
-    if photo.preview is None:
-        return find_page(_check_image(photo.image), debug=debug)
-    if photo.decoding:
-        from imgtool.kernels._jit import at_most_threads
+    return find_page(image, debug=debug, **preview)
 
-        # one core decodes the full image meanwhile: parallel kernels on both would wait
-        # for each other's slowest thread
-        with at_most_threads(1):
-            return find_page(photo.preview, debug=debug, reduced=photo.reduced)
-    return find_page(photo.preview, debug=debug, reduced=photo.reduced)
+
+def _find_on_preview(photo: Photo, debug):
+    """Detection on the photo's preview; while the full image still decodes on the other
+    core, with one kernel thread (parallel kernels on both would wait for each other)."""
+    if not photo.decoding:
+        return _find_page(photo.preview, debug, reduced=photo.reduced)
+    from imgtool.kernels._jit import at_most_threads
+
+    with at_most_threads(1):
+        return _find_page(photo.preview, debug, reduced=photo.reduced)
 
 
 def _check_image(image) -> np.ndarray:
