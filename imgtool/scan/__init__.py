@@ -8,6 +8,7 @@ refinement), :mod:`~imgtool.scan.aspect` (true aspect ratio, output size) and
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import cv2
@@ -176,11 +177,9 @@ def _find_page(image: np.ndarray, debug, **preview):
 def _find_on_preview(photo: Photo, debug):
     """Detection on the photo's preview; while the full image still decodes on the other
     core, with one kernel thread (parallel kernels on both would wait for each other)."""
-    if not photo.decoding:
-        return _find_page(photo.preview, debug, reduced=photo.reduced)
     from imgtool.kernels._jit import at_most_threads
 
-    with at_most_threads(1):
+    with at_most_threads(1) if photo.decoding else nullcontext():
         return _find_page(photo.preview, debug, reduced=photo.reduced)
 
 

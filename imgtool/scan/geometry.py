@@ -167,11 +167,11 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
             ends.append((None, None))
             continue
         edge = _edge_points(img, p0, p1, search)
-        line = _fit_part(edge, 0.08, 0.92, p0, p1)
+        line = _fit_part(edge, 0.08, 0.92)
         fitted.append(line is not None)
         whole.append(line if line is not None else _line_through(p0, p1))
-        first = _fit_part(edge, 0.04, 0.4, p0, p1)
-        last = _fit_part(edge, 0.6, 0.96, p0, p1)
+        first = _fit_part(edge, 0.04, 0.4)
+        last = _fit_part(edge, 0.6, 0.96)
         if line is not None:
             # A curled end bends away from the side's line towards the corner, but meets it
             # in the middle of its stretch; a line parallel to the side a few pixels off is
@@ -318,9 +318,9 @@ def _running_median5(prof: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(low, high), np.minimum(np.maximum(low, high), e))
 
 
-def _fit_part(edge, start: float, stop: float, p0: np.ndarray, p1: np.ndarray):
-    """Robust line through the edge points of part ``start..stop`` of side p0 -> p1, with
-    the step polarity shared by most of that part.
+def _fit_part(edge, start: float, stop: float):
+    """Robust line through the edge points of part ``start..stop`` of a side (profiles from
+    :func:`_edge_points`), with the step polarity shared by most of that part.
 
     Returns ``(nx, ny, c)`` with ``nx x + ny y = c``, or None if unreliable.
     """
@@ -338,9 +338,7 @@ def _fit_part(edge, start: float, stop: float, p0: np.ndarray, p1: np.ndarray):
     line = _ransac_line(pts, total=len(rows))
     if line is None:
         return None
-    d = p1 - p0
-    n = np.array([-d[1], d[0]]) / float(np.hypot(*d))
-    turn = math.degrees(math.acos(min(1.0, abs(float(np.dot(line[:2], n))))))
+    turn = math.degrees(math.acos(min(1.0, abs(float(np.dot(line[:2], edge.normal))))))
     if turn > _MAX_TURN_DEG:
         return None
     return line
