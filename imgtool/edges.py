@@ -206,7 +206,7 @@ def auto_thresholds(
     smoothed = _smooth(_grey(image), sigma, epsilon)
     if method in ("otsu", "median"):
         return _intensity_thresholds(smoothed, method, median_sigma)
-    from imgtool.kernels import _canny as k
+    from imgtool.kernels import canny as k
 
     gx, gy = _gradients(smoothed)
     ridge = k.ridge_magnitude(gx, gy, norm == "l2", _blocks(gx.shape[0]))
@@ -295,7 +295,7 @@ def detect_edges(
     smoothed = _smooth(_grey(image), sigma, epsilon)
     gx, gy = _gradients(smoothed)
     if method in ("gradient_otsu", "gradient_percentile"):
-        from imgtool.kernels import _canny as k
+        from imgtool.kernels import canny as k
 
         l2 = norm == "l2"
         ridge = k.ridge_magnitude(gx, gy, l2, _blocks(gx.shape[0]))
@@ -346,7 +346,7 @@ def _grey(image):
     if image.dtype == np.uint8:
         if image.ndim == 2:
             return np.ascontiguousarray(image)
-        from imgtool.kernels import _canny as k
+        from imgtool.kernels import canny as k
 
         return k.bgr_to_gray_u8(np.ascontiguousarray(image))
     if image.ndim == 2:
@@ -378,7 +378,7 @@ def _gradients(smoothed):
 
 
 def _canny_fixed(gx, gy, low, high, norm):
-    from imgtool.kernels import _canny as k
+    from imgtool.kernels import canny as k
 
     lo, hi = _magnitude_units(low, high, norm)
     return k.canny_from_gradients(gx, gy, lo, hi, norm == "l2", _blocks(gx.shape[0]))
@@ -392,7 +392,7 @@ def _magnitude_units(low, high, norm):
 
 
 def _intensity_thresholds(smoothed, method, median_sigma):
-    from imgtool.kernels import _canny as k
+    from imgtool.kernels import canny as k
 
     if smoothed.dtype == np.uint8:
         hist = k.histogram_u8(smoothed)
@@ -421,7 +421,7 @@ def _median_from_histogram(hist):
 
 
 def _gradient_thresholds(ridge, method, norm):
-    from imgtool.kernels import _canny as k
+    from imgtool.kernels import canny as k
 
     # Large images: a regular sample of rows (at least _HIST_SAMPLES pixels) describes the
     # distribution as well as all of them, and the histogram pass was a third of --auto's time.
@@ -447,9 +447,9 @@ def _edge_fraction(edges):
 
 def _blocks(h):
     """Row blocks for the parallel kernels: a few per thread, at least 8 rows each."""
-    import numba
+    from imgtool.kernels._jit import threads
 
-    return max(1, min(4 * numba.get_num_threads(), h // 8))
+    return max(1, min(4 * threads(), h // 8))
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import warnings
 import numpy as np
 
 from imgtool.errors import InvalidParameterError
-from imgtool.kernels._jit import set_threads
+from imgtool.kernels._jit import set_threads, threads
 
 __all__ = [
     "BORDERS",
@@ -249,8 +249,8 @@ def gaussian(
             TruncationWarning,
             stacklevel=2,
         )
-    from imgtool.kernels._border import border_index
-    from imgtool.kernels._gaussian import separable_symmetric
+    from imgtool.kernels import gaussian as kernels
+    from imgtool.kernels._tables import border_index
 
     k = gaussian_kernel(sigma, epsilon)
     r = k.size // 2
@@ -258,7 +258,7 @@ def gaussian(
     half = np.ascontiguousarray(k[r:], dtype=acc)
     h, w = shape[0], shape[1]
     out = np.empty_like(src)
-    separable_symmetric(
+    kernels.separable_symmetric(
         src,
         channels,
         half,
@@ -327,13 +327,8 @@ def box(
         raise InvalidParameterError(f"box: the window {sy} x {sx} is too large (2**20 pixels)")
     src, shape, channels = _prepare(image)
     code = _border_code(border)
-    from imgtool.kernels._border import border_index
-    from imgtool.kernels._box import (
-        DIRECT_MAX,
-        ROWS_FIRST_MAX,
-        box_rows_first_u8,
-        box_sum_mean,
-    )
+    from imgtool.kernels import box as kernels
+    from imgtool.kernels._tables import DIRECT_MAX, ROWS_FIRST_MAX, border_index
 
     ry, rx = sy // 2, sx // 2
     # row blocks of a size set by the image, not the thread count, so that float results
@@ -341,7 +336,7 @@ def box(
     nblocks = -(-shape[0] // max(256, 8 * sy))
     if src.dtype == np.uint8 and DIRECT_MAX < sx <= ROWS_FIRST_MAX and sy <= ROWS_FIRST_MAX:
         out = np.empty_like(src)
-        box_rows_first_u8(
+        kernels.box_rows_first_u8(
             src,
             channels,
             ry,
@@ -360,7 +355,7 @@ def box(
         largest = sy * sx * int(np.iinfo(src.dtype).max)
         acc = np.int32 if largest < 2**31 else np.int64
     out = np.empty_like(src)
-    box_sum_mean(
+    kernels.box_sum_mean(
         src,
         channels,
         ry,
@@ -420,7 +415,7 @@ def laplacian(
            [ 1., -4.,  1.],
            [ 0.,  1.,  0.]], dtype=float32)
     """
-    from imgtool.kernels import _derivatives as d
+    from imgtool.kernels import _tables as d
 
     if neighbours not in (4, 8) or isinstance(neighbours, bool):
         raise InvalidParameterError(f"laplacian: neighbours must be 4 or 8, not {neighbours!r}")
@@ -471,7 +466,7 @@ def sobel(
     >>> float(abs(gy).max())
     0.0
     """
-    from imgtool.kernels import _derivatives as d
+    from imgtool.kernels import _tables as d
 
     gx, gy = _stencil(image, d.SOBEL, border, cval)
     return gx, gy
@@ -516,7 +511,7 @@ def gradient_magnitude(
     >>> gradient_magnitude(img)[2]
     array([0., 0., 4., 4., 0.], dtype=float32)
     """
-    from imgtool.kernels import _derivatives as d
+    from imgtool.kernels import _tables as d
 
     if norm not in ("l2", "l1"):
         raise InvalidParameterError(f"gradient_magnitude: norm must be 'l2' or 'l1', not {norm!r}")
@@ -528,15 +523,16 @@ def gradient_magnitude(
 
 
 def _stencil(image, op, border, cval):
-    from imgtool.kernels import _derivatives as d
-    from imgtool.kernels._border import border_index
+    from imgtool.kernels import _tables as d
+    from imgtool.kernels import derivatives
+    from imgtool.kernels._tables import border_index
 
     src, shape, channels = _prepare(image)
     code = _border_code(border)
     ftype = np.float64 if src.dtype == np.float64 else np.float32
     out = np.empty(src.shape, ftype)
     out2 = np.empty(src.shape, ftype) if op == d.SOBEL else out
-    d.stencil3x3(
+    derivatives.stencil3x3(
         src,
         channels,
         op,
@@ -603,9 +599,7 @@ def _box_size(size):
 
 def _blocks(per_thread):
     """How many row blocks a parallel kernel splits the image into."""
-    import numba
-
-    return per_thread * numba.get_num_threads()
+    return per_thread * threads()
 
 
 def _maxval(dtype):

@@ -1,52 +1,12 @@
-"""Border handling shared by the filter kernels: index tables built once per axis.
+"""Border filling shared by the filter kernels.
 
-A kernel with halo ``r`` reads positions ``-r .. n - 1 + r`` along an axis of length ``n``.
-:func:`border_index` maps each of those positions to the source index it stands for (or to
-``-1`` for a constant border), so the inner loops never test for borders. The mapping is
-periodic, like ``scipy.ndimage`` and OpenCV's ``borderInterpolate``, so it is defined for any
-radius, also on axes shorter than the radius (a length-1 axis always maps to index 0, except
-for the constant border).
+The index tables come from :func:`imgtool.kernels._tables.border_index`; a kernel reads a
+padded row and :func:`fill_row_border` fills its halo from the table.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from imgtool.kernels._jit import kernel
-
-#: Border names, in the order of their integer codes.
-MODES = ("reflect101", "reflect", "replicate", "constant", "wrap")
-REFLECT101, REFLECT, REPLICATE, CONSTANT, WRAP = range(5)
-
-
-def border_index(n: int, r: int, mode: int) -> np.ndarray:
-    """Source index of every position ``-r .. n - 1 + r`` of an axis of length ``n``.
-
-    Entry ``i`` holds the index for position ``i - r``; ``-1`` means "the constant value".
-
-    - reflect101 (``dcb|abcd|cba``, OpenCV BORDER_REFLECT_101, scipy "mirror"), period 2n - 2
-    - reflect (``cba|abcd|dcb``, OpenCV BORDER_REFLECT, scipy "reflect"), period 2n
-    - replicate (``aaa|abcd|ddd``, OpenCV BORDER_REPLICATE, scipy "nearest")
-    - constant (``-1`` outside the axis, OpenCV BORDER_CONSTANT, scipy "constant")
-    - wrap (``bcd|abcd|abc``, OpenCV BORDER_WRAP, scipy "wrap"), period n
-    """
-    p = np.arange(-r, n + r, dtype=np.int64)
-    if mode == REFLECT101:
-        if n == 1:
-            return np.zeros_like(p)
-        period = 2 * n - 2
-        q = p % period
-        return np.where(q >= n, period - q, q)
-    if mode == REFLECT:
-        q = p % (2 * n)
-        return np.where(q >= n, 2 * n - 1 - q, q)
-    if mode == REPLICATE:
-        return np.clip(p, 0, n - 1)
-    if mode == CONSTANT:
-        return np.where((p >= 0) & (p < n), p, -1)
-    if mode == WRAP:
-        return p % n
-    raise ValueError(f"unknown border code {mode}")
 
 
 @kernel

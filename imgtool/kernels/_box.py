@@ -3,8 +3,9 @@
 :func:`box_sum_mean` (columns first): each block of rows keeps one running column sum (a
 padded row): it is initialised with the ``2 * ry + 1`` rows around the block's first row,
 then moves down one row at a time by adding the entering row and subtracting the leaving one.
-Along the row, windows up to ``DIRECT_MAX`` wide are summed directly (vectorised; the 3-wide
-one fused with the rounding), wider ones by running sums (serial).
+Along the row, windows up to ``DIRECT_MAX`` (in :mod:`imgtool.kernels._tables`) wide are
+summed directly (vectorised; the 3-wide one fused with the rounding), wider ones by running
+sums (serial).
 
 :func:`box_rows_first_u8` (uint8, windows wider than ``DIRECT_MAX``): each source row's
 window sums come from its prefix sums, computed by a vectorised recurrence; a running sum
@@ -21,6 +22,7 @@ import numpy as np
 
 from imgtool.kernels._border import fill_row_border
 from imgtool.kernels._jit import kernel
+from imgtool.kernels._tables import DIRECT_MAX
 
 
 @kernel
@@ -114,11 +116,6 @@ def _running_sums(col, enter, sums, dif, channels, width, win):
         for x in range(seg - 1, width - 3 * seg - 1):  # the last segment's tail
             s3 += e3[x] - c3[x]
             o3[x] = s3
-
-
-#: Windows up to this width are summed directly along the row (vectorised); wider ones by a
-#: running sum (serial, but independent of the width).
-DIRECT_MAX = 9
 
 
 @kernel(parallel=True)
@@ -218,10 +215,6 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                 for j in range(wc):
                     row[j] = sums[j] * inv_n
     return out
-
-
-#: Rows-first path (uint8): the widest window whose sums of one row stay below 2**16.
-ROWS_FIRST_MAX = 257
 
 
 @kernel(parallel=True)

@@ -12,8 +12,13 @@ import numpy as np
 
 from imgtool.kernels._border import fill_row_border
 from imgtool.kernels._jit import kernel
-
-LAPLACIAN4, LAPLACIAN8, SOBEL, MAGNITUDE_L2, MAGNITUDE_L1 = range(5)
+from imgtool.kernels._tables import (  # noqa: F401 (the op codes belong to stencil3x3)
+    LAPLACIAN4,
+    LAPLACIAN8,
+    MAGNITUDE_L1,
+    MAGNITUDE_L2,
+    SOBEL,
+)
 
 
 @kernel

@@ -1,10 +1,22 @@
-"""The one decorator every Numba kernel uses, and the thread setting."""
+"""The one decorator every Numba kernel uses, and the thread setting.
+
+Importing this module does not import Numba: the kernel modules do, when they are first
+needed (:mod:`imgtool.kernels` explains when that is). A thread count set before then is kept
+and handed to Numba when it loads.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from contextlib import contextmanager
 
-import numba
+#: The thread count asked for by :func:`set_threads` while Numba was not loaded.
+_requested: int | None = None
+#: Per calling thread: the limit of an :func:`at_most_threads` block entered before Numba loaded.
+_local = threading.local()
+_handed_over = False
 
 
 def kernel(*args, parallel: bool = False, **options):
@@ -13,25 +25,84 @@ def kernel(*args, parallel: bool = False, **options):
     Use as ``@kernel`` or ``@kernel(parallel=True)``. ``fastmath`` stays off so results
     match OpenCV and scipy to the last bit where they can.
     """
+    import numba
+
+    global _handed_over
+    if not _handed_over:
+        _handed_over = True
+        _hand_over(numba)
     opts = {"cache": True, "nogil": True, "parallel": parallel, **options}
     if args and callable(args[0]) and len(args) == 1:
         return numba.njit(**opts)(args[0])
     return numba.njit(*args, **opts)
 
 
+def _loaded():
+    """Numba, if this process has finished importing it; else None."""
+    numba = sys.modules.get("numba")
+    return numba if numba is not None and hasattr(numba, "set_num_threads") else None
+
+
+def max_threads() -> int:
+    """The most threads a parallel kernel may use: Numba's ``NUMBA_NUM_THREADS`` (its
+    default is the number of CPUs)."""
+    numba = _loaded()
+    if numba is not None:
+        return numba.config.NUMBA_NUM_THREADS
+    try:
+        n = int(os.environ.get("NUMBA_NUM_THREADS", "0"))
+    except ValueError:
+        n = 0
+    return n if n > 0 else os.cpu_count() or 1
+
+
 def set_threads(n: int | None) -> int:
     """Set how many threads parallel kernels use (``None``: all cores). Returns the number set."""
-    if n is None:
-        n = numba.config.NUMBA_NUM_THREADS
-    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(n)
+    global _requested
+    n = max_threads() if n is None else max(1, min(int(n), max_threads()))
+    numba = _loaded()
+    if numba is None:
+        _requested = n
+    else:
+        numba.set_num_threads(n)
     return n
+
+
+def threads() -> int:
+    """How many threads parallel kernels called from this thread use now."""
+    numba = _loaded()
+    if numba is not None:
+        return numba.get_num_threads()
+    limit = getattr(_local, "limit", None)
+    n = _requested if _requested is not None else max_threads()
+    return n if limit is None else min(n, limit)
+
+
+def _hand_over(numba):
+    """When the first kernel is made: hand Numba the thread count asked for before, and the
+    limit of an :func:`at_most_threads` block this thread is in."""
+    if _requested is not None:
+        numba.set_num_threads(_requested)
+    limit = getattr(_local, "limit", None)
+    if limit is not None:
+        numba.set_num_threads(max(1, min(limit, numba.get_num_threads())))
 
 
 @contextmanager
 def at_most_threads(n: int):
     """Parallel kernels called from this thread use at most ``n`` threads inside the block
     (Numba's thread count is per calling thread)."""
+    numba = _loaded()
+    if numba is None:
+        _local.limit = n
+        try:
+            yield
+        finally:
+            _local.limit = None
+            if _loaded() is not None:  # Numba loaded inside the block: lift the limit
+                _loaded().set_num_threads(
+                    _requested if _requested is not None else max_threads())
+        return
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, before)))
     try:

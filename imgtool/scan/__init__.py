@@ -67,7 +67,9 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
     found = _find_on_preview(photo, debug) if search and photo.preview is not None else None
     image = _check_image(photo.image)
     if search and photo.preview is None:
-        found = _find_page(image, debug)
+        from imgtool.scan.detection import find_page
+
+        found = find_page(image, debug=debug)
     h, w = image.shape[:2]
     source = "user"
     if corners is not None:
@@ -167,20 +169,14 @@ def _as_photo(image, focal):
     return Photo(_check_image(image)), focal
 
 
-def _find_page(image: np.ndarray, debug, **preview):
-    from imgtool.scan.detection import find_page, warm_up
-
-    warm_up()  # on another core, while the kernels load (the first time in a process)
-    return find_page(image, debug=debug, **preview)
-
-
 def _find_on_preview(photo: Photo, debug):
     """Detection on the photo's preview; while the full image still decodes on the other
     core, with one kernel thread (parallel kernels on both would wait for each other)."""
     from imgtool.kernels._jit import at_most_threads
+    from imgtool.scan.detection import find_page
 
     with at_most_threads(1) if photo.decoding else nullcontext():
-        return _find_page(photo.preview, debug, reduced=photo.reduced)
+        return find_page(photo.preview, debug=debug, reduced=photo.reduced)
 
 
 def _check_image(image) -> np.ndarray:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from imgtool.scan.geometry import median
+
 #: The band is looked for up to this share of the page's extent across the side.
 BAND_REACH = 0.25
 #: Across-side grey change (levels per pixel) below which the page counts as smooth.
@@ -77,15 +79,15 @@ def _band_end(gray, p0, d, normal, reach: int) -> int | None:
     # alone, and at the whole reach only if no smooth run starts before MIN_WIDTH
     near = MIN_WIDTH + SMOOTH_RUN + 2
     band = _band(gray, p0, d, normal, t, near)
-    across = np.median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..near - 1
+    across = median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..near - 1
     end = _smooth_from(across)
     if end is not None and end < MIN_WIDTH:
         return None
     band = _band(gray, p0, d, normal, t, reach)
-    across = np.median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..reach-1
+    across = median(np.abs(band[2:] - band[:-2]), axis=1) / 2  # at offsets 1..reach-1
     # text changes along the side, if only at its letters: the mean, not the median
     along = np.mean(np.abs(band[1:-1, 2:] - band[1:-1, :-2]), axis=1) / (2 * step)
-    profile = np.median(band, axis=1)
+    profile = median(band, axis=1)
     end = _smooth_from(across)
     if end is None or end < MIN_WIDTH:
         return None

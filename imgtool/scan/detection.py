@@ -183,7 +183,8 @@ _lab_lock = threading.Lock()
 def warm_up() -> None:
     """Start building OpenCV's 8-bit CIELAB tables in a background thread (about 70 ms, once
     per process): a command started for one photo would otherwise wait for them in the middle
-    of detection, while they can be built during its other start-up work on another core."""
+    of detection, while they can be built on another core as the photo is read. ``imgtool
+    scan`` calls this first thing."""
     global _lab_warming
     with _lab_lock:
         if _lab_warming is None:
@@ -596,13 +597,13 @@ def _page_along_frame(p0, p1, planes, samples, page, background) -> float:
 
 
 def _shares(planes, starts, ends, d, length, samples):
-    from imgtool.kernels._quad import boundary_share
+    from imgtool.kernels import quad
 
     normal = np.array([-d[1], d[0]]) / length  # into the page for a clockwise quad
-    return boundary_share(planes, np.ascontiguousarray(starts, np.float64),
-                          np.ascontiguousarray(ends, np.float64), float(normal[0]),
-                          float(normal[1]), samples, CONTRAST_OFFSET, CONTRAST_STEP, 1.0,
-                          FAR_SHARE)
+    return quad.boundary_share(planes, np.ascontiguousarray(starts, np.float64),
+                               np.ascontiguousarray(ends, np.float64), float(normal[0]),
+                               float(normal[1]), samples, CONTRAST_OFFSET, CONTRAST_STEP, 1.0,
+                               FAR_SHARE)
 
 
 #: Snapping passes: how far (detection pixels) each end of a side may move, in what steps,
