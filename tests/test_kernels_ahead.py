@@ -1,0 +1,177 @@
+"""The kernels compiled ahead of time (:mod:`imgtool.kernels._ahead`): the same results as the
+JIT kernels bit for bit, used by a new process without importing Numba, and refused when the
+build is out of date. ``make test`` builds them first (``make ahead``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imgtool import edges, filters
+from imgtool.kernels import _ahead
+from imgtool.scan import detect
+from imgtool.synth import render_photo
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "letter_wood.jpg"
+COMPILER = shutil.which("cc") or shutil.which("gcc")
+
+
+@pytest.fixture(scope="module")
+def built():
+    if not _ahead.status().split()[0].isdigit():
+        if COMPILER is None:
+            pytest.skip("no C compiler here: imgtool runs on the JIT kernels alone")
+        pytest.fail(f"{_ahead.status()}: run `make ahead` (make test does)")
+    return True
+
+
+def _calls_on_uint8():
+    """Wrapper calls that reach every exported signature (see the test below)."""
+    rng = np.random.default_rng(7)
+    grey = rng.integers(0, 256, (61, 83), dtype=np.uint8)
+    colour = rng.integers(0, 256, (47, 52, 3), dtype=np.uint8)
+    tiny = rng.integers(0, 256, (3, 2), dtype=np.uint8)
+    photo = render_photo(5, size=(640, 480)).image
+    out = []
+    for img in (grey, colour, tiny):
+        out += [filters.gaussian(img, 2.0), filters.gaussian(img, 0.8, border="constant",
+                                                             cval=9),
+                filters.box(img, 5), filters.box(img, (15, 31), border="wrap"),
+                filters.laplacian(img), *filters.sobel(img, border="replicate"),
+                filters.gradient_magnitude(img, norm="l1")]
+        for method in edges.METHODS:
+            out += list(edges.detect_edges(img, method=method)[0:1])
+        out.append(edges.detect_edges(img, method=None, low=20, high=60, norm="l1")[0])
+    out.append(detect(photo).corners)
+    return out
+
+
+def test_ahead_of_time_kernels_give_the_jit_results_bit_for_bit(built, monkeypatch):
+    used = set()
+    find = _ahead.find
+
+    def spy(kernel, args):
+        fn = find(kernel, args)
+        if fn is not None:
+            used.add(kernel)
+        return fn
+
+    monkeypatch.setattr(_ahead, "find", spy)
+    import imgtool.kernels as k
+
+    monkeypatch.setattr(k, "_find", spy)
+    with _ahead.policy("always"):
+        ahead = _calls_on_uint8()
+    assert used == {f"{m}.{n}" for m, n, _ in _ahead.EXPORTS}  # every export was called
+    used.clear()
+    with _ahead.policy("never"):
+        jit = _calls_on_uint8()
+    assert not used
+    assert len(ahead) == len(jit)
+    for a, b in zip(ahead, jit, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def _run_cli(*args):
+    """Run the command in a new process; its exit code, stdout, and whether Numba loaded."""
+    script = ("import sys\nfrom imgtool.cli.main import main\n"
+              f"sys.argv = ['imgtool', *{list(args)!r}]\n"
+              "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+              "sys.stderr.write('\\nNUMBA=%s CODE=%s\\n' % ('numba' in sys.modules, code))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=ROOT)
+    tail = proc.stderr.strip().splitlines()[-1]
+    return tail, proc.stdout
+
+
+def test_a_new_process_scans_and_filters_without_importing_numba(built, tmp_path):
+    tail, out = _run_cli("scan", "--json", "--detect-only", str(SAMPLE))
+    assert tail == "NUMBA=False CODE=0"
+    from imgtool.io import read_photo
+
+    photo = read_photo(SAMPLE)
+    with _ahead.policy("never"):
+        expected = detect(photo.image, focal=photo.focal).corners
+    assert np.allclose(json.loads(out)["corners"], expected, atol=0.05 + 1e-9)  # JSON: 0.1 px
+    tail, _ = _run_cli("scan", str(SAMPLE), "-o", str(tmp_path / "page.jpg"))
+    assert tail == "NUMBA=False CODE=0" and (tmp_path / "page.jpg").stat().st_size > 10000
+    tail, _ = _run_cli("edges", "--auto", str(SAMPLE), "-o", str(tmp_path / "e.png"))
+    assert tail == "NUMBA=False CODE=0"
+    tail, _ = _run_cli("filter", "--gaussian", "--sigma", "2", str(SAMPLE), "-o",
+                       str(tmp_path / "g.png"))
+    assert tail == "NUMBA=False CODE=0"
+
+
+def test_a_float_image_needs_the_jit_and_loads_numba(built, tmp_path):
+    """Signatures outside the exports take the JIT path: here a 16-bit PNG."""
+    import cv2
+
+    src = tmp_path / "deep.png"
+    cv2.imwrite(str(src), (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20))
+    tail, _ = _run_cli("filter", "--gaussian", "--sigma", "1", str(src), "-o",
+                       str(tmp_path / "out.png"))
+    assert tail == "NUMBA=True CODE=0"
+
+
+def test_an_out_of_date_build_is_not_used(built, monkeypatch):
+    monkeypatch.setattr(_ahead, "fingerprint", lambda: "another build")
+    monkeypatch.setattr(_ahead, "_table", None)
+    args = (np.zeros(256, np.int64),)
+    with _ahead.policy("always"):
+        assert _ahead.find("_canny.otsu_bin", args) is None
+    assert "other kernel sources" in _ahead.status()
+    monkeypatch.undo()
+    with _ahead.policy("always"):
+        assert _ahead.find("_canny.otsu_bin", args) is not None
+
+
+def test_argument_types_are_matched_exactly():
+    a = np.zeros((4, 6), np.uint8)
+    assert _ahead.type_key(a) == "uint8[2]C"
+    assert _ahead.type_key(a[:, ::2]) is None  # not contiguous: the JIT takes it
+    ro = a.copy()
+    ro.flags.writeable = False
+    assert _ahead.type_key(ro) is None
+    assert [_ahead.type_key(v) for v in (True, np.bool_(False), 3, 2.5, np.float32(1))] == [
+        "bool", "bool", "int64", "float64", "float32"]
+    assert _ahead.type_key("text") is None
+
+
+def test_thread_settings_made_before_numba_loads_reach_it():
+    script = (
+        "from imgtool.kernels._jit import at_most_threads, set_threads, threads\n"
+        "import sys\n"
+        "set_threads(1)\n"
+        "assert 'numba' not in sys.modules and threads() == 1\n"
+        "import imgtool.kernels._gaussian, numba\n"
+        "print(numba.get_num_threads())\n"
+        "set_threads(None)\n"
+        "print(numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**_env(), "NUMBA_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "True"]
+    script = (
+        "from imgtool.kernels._jit import at_most_threads, threads\n"
+        "with at_most_threads(1):\n"
+        "    assert threads() == 1\n"
+        "    import imgtool.kernels._gaussian, numba\n"
+        "    print(numba.get_num_threads())\n"
+        "print(numba.get_num_threads())\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**_env(), "NUMBA_NUM_THREADS": "2"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "2"]
+
+
+def _env():
+    import os
+
+    return dict(os.environ)
