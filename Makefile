@@ -39,6 +39,6 @@ samples: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache .hypothesis
-	rm -f imgtool/kernels/_ahead_lib.*
+	rm -f imgtool/kernels/_ahead_lib.* imgtool/kernels/._ahead_lib*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . \( -name '*.nbi' -o -name '*.nbc' \) -delete

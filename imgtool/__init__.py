@@ -8,8 +8,8 @@ The package is layered (see README, "Architecture"):
 - :mod:`imgtool.edges` and :mod:`imgtool.scan` are pipelines built on the filters;
 - :mod:`imgtool.cli` parses options, calls the API and maps errors to exit codes.
 
-Importing :mod:`imgtool` itself is cheap: numba and cv2 load only when a module that
-needs them is imported.
+Importing :mod:`imgtool` itself is cheap: cv2 loads only when a module that needs it is
+imported, and Numba only when a kernel call needs the JIT (:mod:`imgtool.kernels`).
 """
 
 __version__ = "0.1.0"

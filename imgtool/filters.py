@@ -22,8 +22,9 @@ border          pixels beyond the edge  OpenCV              scipy.ndimage mode
 
 The constant value is ``cval`` (for integer images, rounded and saturated to the dtype).
 Reflection repeats as often as needed, so every border works on images smaller than the
-filter (a 1-pixel axis reflects onto itself). The kernels run in parallel over rows;
-:func:`set_threads` sets the number of threads.
+filter (a 1-pixel axis reflects onto itself). The JIT kernels run in parallel over rows;
+:func:`set_threads` sets the number of threads. A process that has not imported Numba runs
+8-bit calls on the kernels compiled ahead of time, on one thread (:mod:`imgtool.kernels`).
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ The wrappers call a kernel through a stand-in for its module, which imports noth
     edges = canny.hysteresis(ridge, low, high, nblocks)
 
 The call runs the kernel compiled ahead of time when :mod:`imgtool.kernels._ahead` has it
-for these argument types (a one-shot command then never imports Numba); otherwise it imports
-the kernel module, and with it Numba, and runs the JIT kernel. Both give the same results.
+for these argument types, Numba is not imported yet and the caller is the main thread (a
+one-shot command then never imports Numba); otherwise it imports the kernel module, and with
+it Numba, and runs the JIT kernel. Both give the same results.
 """
 
 from __future__ import annotations

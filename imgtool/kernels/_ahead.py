@@ -11,8 +11,10 @@ A kernel call (through :mod:`imgtool.kernels`) runs the ahead-of-time build when
 
 - it is built, from the same kernel sources, NumPy, Python and CPU (:func:`fingerprint`);
 - the arguments have exactly the types of one of its signatures;
-- and this process has not imported Numba. Once it has (a call that needed the JIT, or a
-  caller that imported a kernel module), the JIT kernels run, which use several threads.
+- this process has not imported Numba. Once it has (a call that needed the JIT, or a
+  caller that imported a kernel module), the JIT kernels run, which use several threads;
+- and the call comes from the main thread: these functions hold the GIL while they run
+  (``numba.pycc`` cannot release it), the JIT kernels do not (``nogil=True``).
 
 Both builds give the same results bit for bit (``tests/test_kernels_ahead.py``). The
 ahead-of-time build runs on one thread. ``IMGTOOL_AHEAD=0`` in the environment turns it off.
@@ -24,10 +26,12 @@ nothing when the build is current). Without the build, everything works through 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import platform
 import sys
+import threading
 import time
 import zlib
 from contextlib import contextmanager
@@ -39,6 +43,8 @@ import numpy as np
 LIB_NAME = "_ahead_lib"
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / f"{LIB_NAME}.json"
+#: Written when a build fails: why (the tests skip their checks of the build then).
+FAILED = HERE / f"{LIB_NAME}.failed"
 
 #: (kernel module, kernel, argument types in Numba's notation). The signatures are those of
 #: the calls the wrappers make on uint8 images: ``tests/test_kernels_ahead.py`` runs the
@@ -74,6 +80,7 @@ EXPORTS = (
 _policy = "never" if os.environ.get("IMGTOOL_AHEAD", "1") == "0" else "auto"
 _table: dict | None = None  # kernel -> {argument types: function}; {} when not usable
 _why_not = ""
+_load_lock = threading.Lock()
 
 
 def type_key(value) -> str | None:
@@ -98,7 +105,8 @@ def type_key(value) -> str | None:
 def find(kernel: str, args: tuple):
     """The ahead-of-time function for ``kernel`` (``"_canny.hysteresis"``) called with
     ``args``, or None when the call should go to the JIT."""
-    if _policy == "never" or (_policy == "auto" and "numba" in sys.modules):
+    if _policy == "never" or (_policy == "auto" and (
+            "numba" in sys.modules or threading.current_thread() is not threading.main_thread())):
         return None
     table = _table if _table is not None else _load()
     sigs = table.get(kernel)
@@ -132,6 +140,13 @@ def fingerprint() -> str:
     crc = 0
     for f in sorted(HERE.glob("*.py")):
         crc = zlib.crc32(f.read_bytes(), zlib.crc32(f.name.encode(), crc))
+    for package in ("numba", "llvmlite"):  # their version files, without importing them
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            try:
+                crc = zlib.crc32((Path(spec.origin).parent / "_version.py").read_bytes(), crc)
+            except OSError:
+                pass
     return f"{crc:08x}|{np.__version__}|{sys.version}|{_cpu()}"
 
 
@@ -155,25 +170,30 @@ def _cpu() -> str:
 
 def _load() -> dict:
     global _table, _why_not
-    _table = {}
+    with _load_lock:
+        if _table is None:
+            _table, _why_not = _read_build()
+    return _table
+
+
+def _read_build() -> tuple[dict, str]:
+    """The table of the build beside this file, or ``{}`` and why it is not used."""
     try:
         manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        _why_not = "not built (make builds it)"
-        return _table
+        return {}, "not built (make builds it)"
     if manifest.get("fingerprint") != fingerprint():
-        _why_not = "built from other kernel sources, NumPy, Python or CPU (make rebuilds it)"
-        return _table
+        return {}, ("built from other kernel sources, Numba, NumPy, Python or CPU (make "
+                    "rebuilds it)")
     try:
         lib = importlib.import_module(f"imgtool.kernels.{LIB_NAME}")
-    except ImportError as exc:
-        _why_not = f"cannot load the build: {exc}"
-        return _table
-    table = {}
-    for entry in manifest["exports"]:
-        table.setdefault(entry["kernel"], {})[tuple(entry["args"])] = getattr(lib, entry["symbol"])
-    _table = table
-    return _table
+        table = {}
+        for entry in manifest["exports"]:
+            fn = getattr(lib, entry["symbol"])
+            table.setdefault(entry["kernel"], {})[tuple(entry["args"])] = fn
+    except Exception as exc:  # noqa: BLE001 (a broken build leaves the JIT, which works)
+        return {}, f"cannot load the build: {type(exc).__name__}: {exc}"
+    return table, ""
 
 
 def _numba_key(t) -> str:
@@ -195,7 +215,9 @@ def build(quiet: bool = False) -> int:
         current = json.loads(MANIFEST.read_text(encoding="utf-8")).get("fingerprint") == fp
     except (OSError, ValueError):
         current = False
-    if current and any(p.suffix != ".json" for p in HERE.glob(f"{LIB_NAME}.*")):
+    import sysconfig
+
+    if current and (HERE / f"{LIB_NAME}{sysconfig.get_config_var('EXT_SUFFIX')}").exists():
         return 0
     import shutil
     import tempfile
@@ -225,7 +247,7 @@ def build(quiet: bool = False) -> int:
         if len(built) != 1:
             raise RuntimeError(f"the compiler made {len(built)} files, expected one")
         for old in HERE.glob(f"{LIB_NAME}.*"):
-            if old.suffix != ".json":
+            if old.suffix not in (".json", ".failed"):
                 old.unlink()
         target = HERE / built[0].name
         staged = HERE / f".{built[0].name}.tmp"
@@ -236,6 +258,7 @@ def build(quiet: bool = False) -> int:
         tmp_manifest = MANIFEST.with_suffix(".json.tmp")
         tmp_manifest.write_text(text, encoding="utf-8")
         os.replace(tmp_manifest, MANIFEST)
+    FAILED.unlink(missing_ok=True)
     if not quiet:
         print(f"imgtool: compiled {len(entries)} kernel signatures ahead of time in "
               f"{time.perf_counter() - start:.0f} s ({target.name})")
@@ -246,9 +269,10 @@ def main() -> int:
     try:
         build()
     except Exception as exc:  # noqa: BLE001 (any failure leaves the JIT, which always works)
-        print(f"imgtool: warning: kernels not compiled ahead of time ({type(exc).__name__}: "
-              f"{exc}); imgtool works, but each new process spends about 0.5 s loading Numba",
-              file=sys.stderr)
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        FAILED.write_text(why + "\n", encoding="utf-8")
+        print(f"imgtool: warning: kernels not compiled ahead of time ({why}); imgtool works, "
+              "but each new process spends about 0.5 s loading Numba", file=sys.stderr)
         return 0
     return 0
 

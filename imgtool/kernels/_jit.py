@@ -29,8 +29,8 @@ def kernel(*args, parallel: bool = False, **options):
 
     global _handed_over
     if not _handed_over:
-        _handed_over = True
         _hand_over(numba)
+        _handed_over = True
     opts = {"cache": True, "nogil": True, "parallel": parallel, **options}
     if args and callable(args[0]) and len(args) == 1:
         return numba.njit(**opts)(args[0])
@@ -53,17 +53,21 @@ def max_threads() -> int:
         n = int(os.environ.get("NUMBA_NUM_THREADS", "0"))
     except ValueError:
         n = 0
-    return n if n > 0 else os.cpu_count() or 1
+    if n > 0:
+        return n
+    try:  # Numba's default: the CPUs this process may run on
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def set_threads(n: int | None) -> int:
     """Set how many threads parallel kernels use (``None``: all cores). Returns the number set."""
     global _requested
     n = max_threads() if n is None else max(1, min(int(n), max_threads()))
+    _requested = n  # also when Numba is loaded: the first kernel hands the latest one over
     numba = _loaded()
-    if numba is None:
-        _requested = n
-    else:
+    if numba is not None:
         numba.set_num_threads(n)
     return n
 
@@ -81,8 +85,9 @@ def threads() -> int:
 def _hand_over(numba):
     """When the first kernel is made: hand Numba the thread count asked for before, and the
     limit of an :func:`at_most_threads` block this thread is in."""
+    top = numba.config.NUMBA_NUM_THREADS
     if _requested is not None:
-        numba.set_num_threads(_requested)
+        numba.set_num_threads(max(1, min(_requested, top)))
     limit = getattr(_local, "limit", None)
     if limit is not None:
         numba.set_num_threads(max(1, min(limit, numba.get_num_threads())))
