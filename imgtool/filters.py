@@ -524,15 +524,14 @@ def gradient_magnitude(
 
 
 def _stencil(image, op, border, cval):
-    from imgtool.kernels import _tables as d
     from imgtool.kernels import derivatives
-    from imgtool.kernels._tables import border_index
+    from imgtool.kernels._tables import SOBEL, border_index
 
     src, shape, channels = _prepare(image)
     code = _border_code(border)
     ftype = np.float64 if src.dtype == np.float64 else np.float32
     out = np.empty(src.shape, ftype)
-    out2 = np.empty(src.shape, ftype) if op == d.SOBEL else out
+    out2 = np.empty(src.shape, ftype) if op == SOBEL else out
     derivatives.stencil3x3(
         src,
         channels,

@@ -9,7 +9,8 @@ JIT compiles; only when it is compiled differs. The module needs NumPy, not Numb
 
 A kernel call (through :mod:`imgtool.kernels`) runs the ahead-of-time build when
 
-- it is built, from the same kernel sources, NumPy, Python and CPU (:func:`fingerprint`);
+- it is built, from the same kernel sources, Numba, llvmlite, NumPy, Python and CPU
+  (:func:`fingerprint`);
 - the arguments have exactly the types of one of its signatures;
 - this process has not imported Numba. Once it has (a call that needed the JIT, or a
   caller that imported a kernel module), the JIT kernels run, which use several threads;
@@ -136,7 +137,8 @@ def policy(value: str):
 
 
 def fingerprint() -> str:
-    """What the build depends on: the kernel sources, NumPy, Python and the CPU."""
+    """What the build depends on: the kernel sources, Numba, llvmlite, NumPy, Python and the
+    CPU."""
     crc = 0
     for f in sorted(HERE.glob("*.py")):
         crc = zlib.crc32(f.read_bytes(), zlib.crc32(f.name.encode(), crc))
@@ -207,7 +209,7 @@ def _numba_key(t) -> str:
     return str(t)
 
 
-def build(quiet: bool = False) -> int:
+def build() -> int:
     """Compile :data:`EXPORTS` into ``_ahead_lib`` beside this file, unless it is current.
     Returns the number of signatures compiled (0 when nothing was to do)."""
     fp = fingerprint()
@@ -259,13 +261,13 @@ def build(quiet: bool = False) -> int:
         tmp_manifest.write_text(text, encoding="utf-8")
         os.replace(tmp_manifest, MANIFEST)
     FAILED.unlink(missing_ok=True)
-    if not quiet:
-        print(f"imgtool: compiled {len(entries)} kernel signatures ahead of time in "
-              f"{time.perf_counter() - start:.0f} s ({target.name})")
+    print(f"imgtool: compiled {len(entries)} kernel signatures ahead of time in "
+          f"{time.perf_counter() - start:.0f} s ({target.name})")
     return len(entries)
 
 
 def main() -> int:
+    """``make ahead``: build, or warn why not; exit 0 either way (the JIT always works)."""
     try:
         build()
     except Exception as exc:  # noqa: BLE001 (any failure leaves the JIT, which always works)
@@ -273,7 +275,6 @@ def main() -> int:
         FAILED.write_text(why + "\n", encoding="utf-8")
         print(f"imgtool: warning: kernels not compiled ahead of time ({why}); imgtool works, "
               "but each new process spends about 0.5 s loading Numba", file=sys.stderr)
-        return 0
     return 0
 
 

@@ -60,4 +60,3 @@ DIRECT_MAX = 9
 #: Box filter, rows-first path (uint8): the widest window whose sums of one row stay below
 #: 2**16.
 ROWS_FIRST_MAX = 257
-

@@ -419,7 +419,7 @@ def median(values: np.ndarray, axis: int | None = None) -> np.ndarray:
         a, axis = a.ravel(), 0
     n = a.shape[axis]
     half = n // 2
-    part = np.partition(a, (half - 1, half) if n % 2 == 0 and n > 1 else half, axis=axis)
+    part = np.partition(a, half if n % 2 else (half - 1, half), axis=axis)
     hi = np.take(part, half, axis=axis)
     if n % 2:
         return hi
