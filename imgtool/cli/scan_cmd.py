@@ -65,10 +65,6 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
     """
     from imgtool.errors import InvalidParameterError
 
-    if not corners:
-        from imgtool.scan.detection import warm_up
-
-        warm_up()  # OpenCV's colour tables, on another core while the photo is read
     aspect_value = _check_aspect(aspect)
     points = _parse_corners(corners) if corners else None
     if detect_only and opts["output"]:

@@ -71,6 +71,8 @@ EXPORTS = (
     ("_canny", "hysteresis", "float32[:, ::1], float64, float64, int64"),
     ("_canny", "canny_from_gradients",
      "float32[:, ::1], float32[:, ::1], float64, float64, boolean, int64"),
+    ("_lab", "lab_ab_u8",
+     "uint8[:, :, ::1], float64[::1], float64[::1], float64, float32[:, :, ::1]"),
     ("_quad", "boundary_share",
      "float32[:, :, ::1], float64[:, ::1], float64[:, ::1], float64, float64, int64, float64, "
      "float64, float64, float64"),

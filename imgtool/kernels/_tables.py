@@ -60,3 +60,25 @@ DIRECT_MAX = 9
 #: Box filter, rows-first path (uint8): the widest window whose sums of one row stay below
 #: 2**16.
 ROWS_FIRST_MAX = 257
+
+
+#: The cube-root table of :func:`lab_tables` covers ``0 .. LAB_TABLE_TOP`` in steps of
+#: ``1 / LAB_TABLE_STEPS`` (X/Xn, Y/Yn and Z/Zn of an sRGB colour lie in 0 .. 1).
+LAB_TABLE_STEPS = 4096
+LAB_TABLE_TOP = 1.0
+_lab = None
+
+
+def lab_tables() -> tuple[np.ndarray, np.ndarray]:
+    """The tables of :func:`imgtool.kernels._lab.lab_ab_u8`: the linear-light value of each
+    8-bit sRGB level (256 entries), and CIELAB's ``f(t)`` at ``t = i / LAB_TABLE_STEPS``
+    (with one extra entry so that interpolation at the top needs no test)."""
+    global _lab
+    if _lab is None:
+        c = np.arange(256) / 255.0
+        linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+        t = np.arange(int(LAB_TABLE_TOP * LAB_TABLE_STEPS) + 2) / LAB_TABLE_STEPS
+        eps = (6 / 29) ** 3
+        f = np.where(t > eps, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+        _lab = (np.ascontiguousarray(linear), np.ascontiguousarray(f))
+    return _lab

@@ -1,4 +1,7 @@
-"""An open book's page block: step a side in from the stacked page edges to the page itself.
+"""A page on something larger: step a side in from the outer edge to the page's own edge.
+
+Two cases: an open book's page block (:func:`step_off_block`), and a backing sheet or a cover
+(:func:`step_off_sheet`, whose docstring says how it is told).
 
 Photograph an open book and the page on top lies on the block of pages beneath it. Along the
 outer side the edges of those pages show as a band of thin stripes, parallel to the side and
@@ -65,6 +68,91 @@ def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
         moved = True
     out = _corners_of(lines) if moved else None
     return quad if out is None else out
+
+
+#: A backing sheet's band is looked for up to this share of the page's extent across the side.
+SHEET_REACH = 0.08
+#: Least width of the sheet's band (detection pixels), and how far (grey levels) its profile
+#: may stray from its level.
+SHEET_MIN_WIDTH = 6
+SHEET_FLAT = 4.0
+#: Least grey step from the desk to the sheet and from the sheet to the page.
+SHEET_STEP = 5.0
+#: Pixels either side of a step left out of the levels (the step's own blur).
+SHEET_EDGE = 3
+#: How far past the band's end the page may begin (a dark gap or shadow line at its edge).
+SHEET_GAP = 12
+
+
+def step_off_sheet(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """The quad (clockwise, detection pixels) with every side that lies on the outer edge of a
+    backing sheet (or a book's cover) moved in to the page's own edge; unchanged where none
+    does.
+
+    A paper page held on a slightly larger sheet (or a book's page on its cover) shows, along
+    such a side, a staircase: the desk, a narrow even band of the sheet, lighter than the desk,
+    then the page, lighter again (past a dark line at its edge, if any). Both steps are real
+    boundaries and either can score higher, so the winner can be the sheet. The side moves to
+    the page's edge when the band is at least :data:`SHEET_MIN_WIDTH` pixels wide, even to
+    :data:`SHEET_FLAT` grey levels and both steps are at least :data:`SHEET_STEP`. Printing
+    near a page's edge makes no such staircase: a band printed inside the margin is darker than
+    the paper around it, and text is not an even band. A cover darker than a light desk, with
+    a darker picture on it, is not taken for a sheet either: the band must be lighter than the
+    desk.
+    """
+    from imgtool.scan.detection import _corners_of, _shifted_sides, _side_support_many, _sides
+
+    sides = _sides(quad)
+    if sides is None:
+        return quad
+    lines = []
+    moved = False
+    for i, (p0, p1, normal) in enumerate(sides):
+        d = p1 - p0
+        extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
+        rise = _sheet_band(planes[0], p0, d, normal, int(SHEET_REACH * extent))
+        if rise is None:
+            lines.append((p0, p1))
+            continue
+        shifts = np.arange(rise - SHEET_EDGE, rise + SHEET_EDGE + 1, 1.0)
+        a, b, starts, ends = _shifted_sides(p0, p1, normal, shifts)
+        support = _side_support_many(starts, ends, normal, planes)
+        if support.max() < MIN_EDGE:
+            lines.append((p0, p1))
+            continue
+        # the middle of the best shifts: the support is flat across a step's blur
+        best = np.flatnonzero(support >= support.max() - 1e-9)
+        k = best[len(best) // 2]
+        lines.append((starts[k], ends[k]))
+        moved = True
+    out = _corners_of(lines) if moved else None
+    return quad if out is None else out
+
+
+def _sheet_band(gray, p0, d, normal, reach: int) -> int | None:
+    """Where the page's edge is (pixels in from the side) when the side lies on the outer edge
+    of a sheet the page rests on; None otherwise."""
+    if reach < SHEET_MIN_WIDTH + 4 * SHEET_EDGE:
+        return None
+    samples = max(50, int(0.7 * float(np.hypot(*d))))
+    t = np.linspace(0.15, 0.85, samples)  # clear of the corners
+    out = 2 * SHEET_EDGE + 2
+    band = _band(gray, p0 - out * normal, d, normal, t, reach + out + SHEET_GAP)
+    profile = median(band, axis=1)  # offsets -out .. reach + SHEET_GAP from the side
+    outside = float(np.median(profile[:out - SHEET_EDGE]))
+    first = out + SHEET_EDGE  # the band starts here
+    end = first + 1
+    while end < out + reach and abs(profile[end] - np.median(profile[first:end])) <= SHEET_FLAT:
+        end += 1
+    level = float(np.median(profile[first:end]))
+    if end - first < SHEET_MIN_WIDTH or level - outside < SHEET_STEP:
+        return None  # no even band, lighter than the desk, next to the side
+    # the page, lighter again (past a dark gap or shadow line at its edge, if any)
+    for rise in range(end - SHEET_EDGE, min(end + SHEET_GAP, len(profile) - 2 * SHEET_EDGE)):
+        page = float(np.median(profile[rise:rise + 2 * SHEET_EDGE + 1]))
+        if profile[rise] - level >= SHEET_STEP / 2 and page - level >= SHEET_STEP:
+            return rise - out
+    return None
 
 
 def _band_end(gray, p0, d, normal, reach: int) -> int | None:

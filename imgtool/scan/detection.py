@@ -23,20 +23,22 @@ run; most photos of a page on a desk end there, at about a third of the cost.
 
 Then each of the winner's sides near and nearly parallel to the frame is tried on the frame
 (a printed band across a page that runs off the photo can be a stronger step than the frame),
-kept if the whole quad scores better; and a side lying on an open book's page block steps in
-to the top page's own edge (:mod:`imgtool.scan.block`).
+kept if the whole quad scores better; a side lying on an open book's page block steps in
+to the top page's own edge, and a side on the edge of a backing sheet steps in to the page's
+(:mod:`imgtool.scan.block`).
+
+The colour planes are CIELAB's a* and b*, from our kernel (:mod:`imgtool.kernels._lab`).
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from imgtool.scan.block import step_off_block
+from imgtool.scan.block import step_off_block, step_off_sheet
 from imgtool.scan.geometry import _polygon_area, order_corners
 
 #: Long side, in pixels, of the copy the page is searched on.
@@ -142,6 +144,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None,
         if score > best.score:
             best.quad, best.score, best.support = quad, score, support
     best.quad = step_off_block(best.quad, planes)
+    best.quad = step_off_sheet(best.quad, planes)
     corners = order_corners(best.quad * scale + (scale - 1) / 2)
     if debug is not None:
         debug["page"] = _draw_candidates(small, [best], thickness=3)
@@ -176,35 +179,18 @@ def _downscale(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 #: Weight of the colour planes against grey when looking for a page's outline.
 CHROMA_GAIN = 2.0
-_lab_warming = None  # the thread building OpenCV's CIELAB tables, once per process
-_lab_lock = threading.Lock()
-
-
-def warm_up() -> None:
-    """Start building OpenCV's 8-bit CIELAB tables in a background thread (about 70 ms, once
-    per process): a command started for one photo would otherwise wait for them in the middle
-    of detection, while they can be built on another core as the photo is read. ``imgtool
-    scan`` calls this first thing."""
-    global _lab_warming
-    with _lab_lock:
-        if _lab_warming is None:
-            _lab_warming = threading.Thread(
-                target=cv2.cvtColor, args=(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_BGR2LAB),
-                daemon=True)
-            _lab_warming.start()
 
 
 def _planes(bgr: np.ndarray) -> np.ndarray:
     """(3, H, W) float32, lightly smoothed: grey, and the two colour-opponent planes of
-    CIELAB (a*, b*) times :data:`CHROMA_GAIN`."""
+    CIELAB (a* + 128, b* + 128) times :data:`CHROMA_GAIN`."""
+    from imgtool.kernels import lab
+    from imgtool.kernels._tables import lab_tables
+
     smooth = cv2.GaussianBlur(bgr, (0, 0), 1.5)
     out = np.empty((3, *bgr.shape[:2]), np.float32)
     out[0] = cv2.cvtColor(smooth, cv2.COLOR_BGR2GRAY)
-    if _lab_warming is not None:
-        _lab_warming.join()  # never two threads building the tables at once
-    _, a, b = cv2.split(cv2.cvtColor(smooth, cv2.COLOR_BGR2LAB))
-    np.multiply(a, np.float32(CHROMA_GAIN), out=out[1], casting="unsafe")
-    np.multiply(b, np.float32(CHROMA_GAIN), out=out[2], casting="unsafe")
+    lab.lab_ab_u8(np.ascontiguousarray(smooth), *lab_tables(), CHROMA_GAIN, out)
     return out
 
 
