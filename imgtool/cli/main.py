@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import signal
 import sys
 import traceback
@@ -61,9 +60,12 @@ def cli(ctx, verbose, quiet):
     ctx.ensure_object(dict)
     ctx.obj["verbose"] = 0 if quiet else verbose
     ctx.obj["quiet"] = quiet
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
-                                         logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="imgtool: %(message)s", stream=sys.stderr, force=True)
+    if verbose and not quiet:  # imgtool logs only detail (INFO); the default shows none of it
+        import logging  # here: a few milliseconds of every command's start otherwise
+
+        level = logging.DEBUG if verbose > 1 else logging.INFO
+        logging.basicConfig(level=level, format="imgtool: %(message)s", stream=sys.stderr,
+                            force=True)
 
 
 def _verbose_requested(argv) -> bool:

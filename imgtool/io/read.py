@@ -153,15 +153,40 @@ def read_photo(
 _REDUCTIONS = (8, 4, 2)
 #: A preview's long side may exceed the one asked for by this factor.
 PREVIEW_SLACK = 1.1
-_decoder = None  # the background decoding thread, started on first use
-_decoder_lock = threading.Lock()
+_decoder_lock = threading.Lock()  # one full decode in the background at a time
+
+
+class _Background:
+    """``fn()`` run on a new thread, one at a time (a minimal future: ``done()``,
+    ``result()``; ``concurrent.futures`` would add its import and ``logging``'s, about 5 ms
+    of a one-photo command's start)."""
+
+    def __init__(self, fn):
+        self._fn, self._value, self._error = fn, None, None
+        self._thread = threading.Thread(target=self._run, name="imgtool-decode")
+        self._thread.start()
+
+    def _run(self):
+        with _decoder_lock:
+            try:
+                self._value = self._fn()
+            except BaseException as exc:  # noqa: BLE001 (handed to the caller of result())
+                self._error = exc
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _with_preview(data: bytes, name: str, auto_orient: bool, max_megapixels, side: int):
     """A :class:`Photo` with a reduced preview and the full image decoding in the
     background; None when that does not apply (not a JPEG, too small, a bad header): the
     ordinary path then decodes (and reports errors) as usual."""
-    global _decoder
     header = sniff(data)
     if header is None or header.format != "jpeg" or header.pixels is None:
         return None
@@ -180,13 +205,8 @@ def _with_preview(data: bytes, name: str, auto_orient: bool, max_megapixels, sid
         return None
     from imgtool.io._cv import cv2
 
-    with _decoder_lock:
-        if _decoder is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _decoder = ThreadPoolExecutor(1, thread_name_prefix="imgtool-decode")
     # the full image first, on the other core, while this thread makes the preview
-    pending = _decoder.submit(lambda: _decode(data, name, auto_orient, max_megapixels)[0])
+    pending = _Background(lambda: _decode(data, name, auto_orient, max_megapixels)[0])
     flag = getattr(cv2, f"IMREAD_REDUCED_COLOR_{factor}") | cv2.IMREAD_IGNORE_ORIENTATION
     try:
         preview = cv2.imdecode(np.frombuffer(data, np.uint8), flag)

@@ -139,17 +139,17 @@ def _sheet_band(gray, p0, d, normal, reach: int) -> int | None:
     out = 2 * SHEET_EDGE + 2
     band = _band(gray, p0 - out * normal, d, normal, t, reach + out + SHEET_GAP)
     profile = median(band, axis=1)  # offsets -out .. reach + SHEET_GAP from the side
-    outside = float(np.median(profile[:out - SHEET_EDGE]))
+    outside = float(median(profile[:out - SHEET_EDGE]))
     first = out + SHEET_EDGE  # the band starts here
     end = first + 1
-    while end < out + reach and abs(profile[end] - np.median(profile[first:end])) <= SHEET_FLAT:
+    while end < out + reach and abs(profile[end] - median(profile[first:end])) <= SHEET_FLAT:
         end += 1
-    level = float(np.median(profile[first:end]))
+    level = float(median(profile[first:end]))
     if end - first < SHEET_MIN_WIDTH or level - outside < SHEET_STEP:
         return None  # no even band, lighter than the desk, next to the side
     # the page, lighter again (past a dark gap or shadow line at its edge, if any)
     for rise in range(end - SHEET_EDGE, min(end + SHEET_GAP, len(profile) - 2 * SHEET_EDGE)):
-        page = float(np.median(profile[rise:rise + 2 * SHEET_EDGE + 1]))
+        page = float(median(profile[rise:rise + 2 * SHEET_EDGE + 1]))
         if profile[rise] - level >= SHEET_STEP / 2 and page - level >= SHEET_STEP:
             return rise - out
     return None
