@@ -41,7 +41,14 @@ MIN_EDGE = 0.4
 def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     """The quad (clockwise, detection pixels) with every side that lies on a page block moved
     in to the top page's edge; unchanged where no side does."""
-    from imgtool.scan.detection import _corners_of, _shifted_sides, _side_support_many, _sides
+    return _step_in(quad, planes, _block_line)
+
+
+def _step_in(quad: np.ndarray, planes: np.ndarray, new_line) -> np.ndarray:
+    """The quad with each side for which ``new_line(planes, p0, p1, normal, extent)`` gives a
+    line (its start and end) moved onto it; ``extent`` is the quad's mean size across the
+    side."""
+    from imgtool.scan.detection import _corners_of, _sides
 
     sides = _sides(quad)
     if sides is None:
@@ -49,25 +56,29 @@ def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     lines = []
     moved = False
     for i, (p0, p1, normal) in enumerate(sides):
-        d = p1 - p0
         extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
-        end = _band_end(planes[0], p0, d, normal, int(BAND_REACH * extent))
-        if end is None:
-            lines.append((p0, p1))
-            continue
-        shifts = np.arange(round(0.75 * end), end + SMOOTH_RUN + 1, 1.0)
-        a, b, starts, ends = _shifted_sides(p0, p1, normal, shifts)
-        support = _side_support_many(starts, ends, normal, planes)
-        strong = support >= max(MIN_EDGE, 0.75 * support.max())
-        if not strong.any():
-            lines.append((p0, p1))
-            continue
-        # the innermost strong boundary: the band's own stripes can be stronger steps
-        k = int(np.argmax(np.where(strong, a + b, -np.inf)))
-        lines.append((starts[k], ends[k]))
-        moved = True
+        line = new_line(planes, p0, p1, normal, extent)
+        moved |= line is not None
+        lines.append((p0, p1) if line is None else line)
     out = _corners_of(lines) if moved else None
     return quad if out is None else out
+
+
+def _block_line(planes, p0, p1, normal, extent):
+    from imgtool.scan.detection import _shifted_sides, _side_support_many
+
+    end = _band_end(planes[0], p0, p1 - p0, normal, int(BAND_REACH * extent))
+    if end is None:
+        return None
+    shifts = np.arange(round(0.75 * end), end + SMOOTH_RUN + 1, 1.0)
+    a, b, starts, ends = _shifted_sides(p0, p1, normal, shifts)
+    support = _side_support_many(starts, ends, normal, planes)
+    strong = support >= max(MIN_EDGE, 0.75 * support.max())
+    if not strong.any():
+        return None
+    # the innermost strong boundary: the band's own stripes can be stronger steps
+    k = int(np.argmax(np.where(strong, a + b, -np.inf)))
+    return starts[k], ends[k]
 
 
 #: A backing sheet's band is looked for up to this share of the page's extent across the side.
@@ -100,33 +111,24 @@ def step_off_sheet(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     a darker picture on it, is not taken for a sheet either: the band must be lighter than the
     desk.
     """
-    from imgtool.scan.detection import _corners_of, _shifted_sides, _side_support_many, _sides
+    return _step_in(quad, planes, _sheet_line)
 
-    sides = _sides(quad)
-    if sides is None:
-        return quad
-    lines = []
-    moved = False
-    for i, (p0, p1, normal) in enumerate(sides):
-        d = p1 - p0
-        extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
-        rise = _sheet_band(planes[0], p0, d, normal, int(SHEET_REACH * extent))
-        if rise is None:
-            lines.append((p0, p1))
-            continue
-        shifts = np.arange(rise - SHEET_EDGE, rise + SHEET_EDGE + 1, 1.0)
-        a, b, starts, ends = _shifted_sides(p0, p1, normal, shifts)
-        support = _side_support_many(starts, ends, normal, planes)
-        if support.max() < MIN_EDGE:
-            lines.append((p0, p1))
-            continue
-        # the middle of the best shifts: the support is flat across a step's blur
-        best = np.flatnonzero(support >= support.max() - 1e-9)
-        k = best[len(best) // 2]
-        lines.append((starts[k], ends[k]))
-        moved = True
-    out = _corners_of(lines) if moved else None
-    return quad if out is None else out
+
+def _sheet_line(planes, p0, p1, normal, extent):
+    from imgtool.scan.detection import _shifted_sides, _side_support_many
+
+    rise = _sheet_band(planes[0], p0, p1 - p0, normal, int(SHEET_REACH * extent))
+    if rise is None:
+        return None
+    shifts = np.arange(rise - SHEET_EDGE, rise + SHEET_EDGE + 1, 1.0)
+    _, _, starts, ends = _shifted_sides(p0, p1, normal, shifts)
+    support = _side_support_many(starts, ends, normal, planes)
+    if support.max() < MIN_EDGE:
+        return None
+    # the middle of the best shifts: the support is flat across a step's blur
+    best = np.flatnonzero(support >= support.max() - 1e-9)
+    k = best[len(best) // 2]
+    return starts[k], ends[k]
 
 
 def _sheet_band(gray, p0, d, normal, reach: int) -> int | None:
