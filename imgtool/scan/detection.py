@@ -9,7 +9,9 @@ Detection runs on a copy whose long side is :data:`DETECT_SIDE` pixels. Candidat
   borders are among the lines, for a page that runs off the photo.
 
 Each contour becomes a quadrilateral (approxPolyDP with an adaptive epsilon, or its convex
-hull simplified to four corners). The most promising candidates have each side snapped, coarse
+hull simplified to four corners; a hull that comes down to a pentagon may be a page with a
+corner cut off, by the frame or by low contrast, so the corner is also restored where the two
+cut sides meet). The most promising candidates have each side snapped, coarse
 to fine, to the strongest nearby page boundary: a step of one sign across the side, in grey or
 in colour (a page as bright as the desk but of another colour), localised at it (a line of
 text has paper on both sides) and not a thin line (a table's ruling). The snapped candidates
@@ -240,9 +242,10 @@ def _quads_from_contours(contours, shape, name: str) -> list[Candidate]:
         hull = cv2.convexHull(contour)
         if cv2.contourArea(hull) < min_area:
             continue
-        quad = _hull_to_quad(hull.reshape(-1, 2).astype(np.float64))
-        if quad is not None:
+        if len(hull) >= 4:
+            quad, *cuts = _hull_to_quads(hull.reshape(-1, 2).astype(np.float64))
             out.append(Candidate(quad, name))
+            out += [Candidate(cut, name + "-cut") for cut in cuts]
         approx = _approx_quad(contour)
         if approx is not None:
             out.append(Candidate(approx, name + "-poly"))
@@ -261,20 +264,44 @@ def _approx_quad(contour) -> np.ndarray | None:
     return None
 
 
-def _hull_to_quad(hull: np.ndarray) -> np.ndarray | None:
-    """Reduce a convex polygon to four vertices, each time dropping the vertex whose removal
-    changes the area least, then widen the result to the lines of its longest hull edges."""
-    pts = hull
-    if len(pts) < 4:
-        return None
-    pts = list(pts)
-    while len(pts) > 4:
-        n = len(pts)
-        areas = [
-            abs(_cross(pts[i - 1], pts[i], pts[(i + 1) % n])) for i in range(n)
-        ]
-        del pts[int(np.argmin(areas))]
-    return np.array(pts, np.float64)
+def _hull_to_quads(hull: np.ndarray) -> list[np.ndarray]:
+    """Four-cornered versions of a convex polygon of at least four vertices: the first by
+    dropping vertices, the others by restoring a cut-off corner.
+
+    The polygon is reduced, each time dropping the vertex whose removal changes the area
+    least. At five vertices there is a second way to four: a page whose corner is cut off (by
+    the frame, a hand, a clip) is a pentagon whose short fifth side joins two of the page's
+    sides, and the page's corner is where those sides meet beyond it. Those quads are given
+    too, one for each side of the pentagon whose neighbours meet beyond it; the scoring
+    decides between them all."""
+    pts = list(hull)
+    while len(pts) > 5:
+        del pts[_least_vertex(pts)]
+    out = []
+    if len(pts) == 5:
+        out = _restore_corners(pts)
+        del pts[_least_vertex(pts)]
+    return [np.array(pts, np.float64)] + out
+
+
+def _least_vertex(pts) -> int:
+    n = len(pts)
+    return int(np.argmin([abs(_cross(pts[i - 1], pts[i], pts[(i + 1) % n])) for i in range(n)]))
+
+
+def _restore_corners(pts) -> list[np.ndarray]:
+    """The quads from a convex pentagon (clockwise or not) with one side removed and its two
+    neighbours extended to meet beyond it, for each side where they do."""
+    out = []
+    for i in range(5):
+        a, b = pts[i], pts[(i + 1) % 5]  # the side to remove
+        meet = _meet((*pts[i - 1], *a), (*b, *pts[(i + 2) % 5]))
+        # beyond the side: on the other side of it from the rest of the pentagon
+        if meet is None or _cross(a, b, meet) * _cross(a, b, pts[(i + 2) % 5]) >= 0:
+            continue
+        out.append(np.array([meet if j == i else pts[j] for j in range(5)
+                             if j != (i + 1) % 5], np.float64))
+    return out
 
 
 def _cross(a, b, c) -> float:
@@ -424,11 +451,15 @@ def _prescore(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:
 
 
 def _worth_snapping(candidates: list[Candidate]) -> list[Candidate]:
-    """The best :data:`SNAP_CANDIDATES` by prescore, and each generator's best."""
+    """The best :data:`SNAP_CANDIDATES` by prescore, and each generator's best (the quads
+    with a restored corner, ``*-cut``, count as one generator)."""
+    def generator(c):
+        return "cut" if c.source.endswith("-cut") else c.source
+
     ranked = _best_prescored(candidates, len(candidates))
     keep = ranked[:SNAP_CANDIDATES]
     for c in ranked[SNAP_CANDIDATES:]:
-        if all(k.source != c.source for k in keep):
+        if all(generator(k) != generator(c) for k in keep):
             keep.append(c)
     return keep
 
