@@ -75,3 +75,22 @@ def test_color_matches_a_plain_percentile_statement(channels):
     assert (got != expected).mean() < 0.01
     if channels == 4:
         assert np.array_equal(out[..., 3], page[..., 3])
+
+
+@pytest.mark.parametrize("channels", [None, 3, 4])
+def test_color_overwrite_gives_the_same_page_in_place_or_leaves_it(channels):
+    rng = np.random.default_rng(11)
+    shape = (120, 90) if channels is None else (120, 90, channels)
+    page = np.clip(rng.normal(150, 40, shape), 0, 255).astype(np.uint8)
+    original = page.copy()
+    expected = enhance(page, "color")
+    assert np.array_equal(page, original)  # without overwrite the page is left as it was
+    got = enhance(page, "color", overwrite=True)
+    assert np.array_equal(got, expected)
+    if channels == 4:  # BGRA: a new array, the input is left alone
+        assert not np.shares_memory(got, page) and np.array_equal(page, original)
+    else:  # gray or BGR: written into the page itself
+        assert np.shares_memory(got, page)
+    readonly = original.copy()
+    readonly.flags.writeable = False
+    assert np.array_equal(enhance(readonly, "color", overwrite=True), expected)

@@ -157,7 +157,7 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
         ratio = resolve_aspect(aspect, quad, (w, h), focal=focal)
     size = output_size(quad, ratio)
     page = warp_page(image, quad, size)
-    page = enhance(page, mode)
+    page = enhance(page, mode, overwrite=True)  # the page is ours: no second copy
     return ScanResult(page, result.found, result.corners, size, ratio, mode, result.source)
 
 

@@ -274,19 +274,22 @@ def _hull_to_quads(hull: np.ndarray) -> list[np.ndarray]:
     sides, and the page's corner is where those sides meet beyond it. Those quads are given
     too, one for each side of the pentagon whose neighbours meet beyond it; the scoring
     decides between them all."""
-    pts = list(hull)
+    pts = np.asarray(hull, np.float64)
     while len(pts) > 5:
-        del pts[_least_vertex(pts)]
+        pts = np.delete(pts, _least_vertex(pts), axis=0)
     out = []
     if len(pts) == 5:
         out = _restore_corners(pts)
-        del pts[_least_vertex(pts)]
-    return [np.array(pts, np.float64)] + out
+        pts = np.delete(pts, _least_vertex(pts), axis=0)
+    return [pts] + out
 
 
-def _least_vertex(pts) -> int:
-    n = len(pts)
-    return int(np.argmin([abs(_cross(pts[i - 1], pts[i], pts[(i + 1) % n])) for i in range(n)]))
+def _least_vertex(pts: np.ndarray) -> int:
+    """The vertex whose triangle with its two neighbours has the least area."""
+    prev, nxt = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+    cross = ((pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - prev[:, 1])
+             - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - prev[:, 0]))
+    return int(np.argmin(np.abs(cross)))
 
 
 def _restore_corners(pts) -> list[np.ndarray]:

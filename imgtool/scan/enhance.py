@@ -14,7 +14,7 @@ MODES = ("color", "gray", "bw")
 _BACKGROUND_SIDE = 256
 
 
-def enhance(page: np.ndarray, mode: str = "color") -> np.ndarray:
+def enhance(page: np.ndarray, mode: str = "color", *, overwrite: bool = False) -> np.ndarray:
     """Clean up a flattened page.
 
     - ``"color"``: white balance and contrast from the paper itself: each channel is scaled
@@ -29,6 +29,10 @@ def enhance(page: np.ndarray, mode: str = "color") -> np.ndarray:
     page : numpy.ndarray
         uint8 or uint16, gray, BGR or BGRA (alpha is dropped for gray and bw, kept for color).
     mode : {"color", "gray", "bw"}
+    overwrite : bool
+        The result may be written into ``page`` itself (``color`` mode of a uint8 gray or BGR
+        page): no second page-sized buffer. :func:`imgtool.scan.scan` does this with the page
+        it has just flattened.
 
     Returns
     -------
@@ -48,7 +52,7 @@ def enhance(page: np.ndarray, mode: str = "color") -> np.ndarray:
     if mode not in MODES:
         raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if mode == "color":
-        return _white_balance(page)
+        return _white_balance(page, overwrite)
     gray = _gray8(page)
     flat = flatten_lighting(gray)
     if mode == "gray":
@@ -90,7 +94,7 @@ def _sauvola(flat: np.ndarray) -> np.ndarray:
     return out
 
 
-def _white_balance(page: np.ndarray) -> np.ndarray:
+def _white_balance(page: np.ndarray, overwrite: bool = False) -> np.ndarray:
     top = 65535.0 if page.dtype == np.uint16 else 255.0
     colour = page[:, :, :3] if page.ndim == 3 else page
     step = max(1, int(np.sqrt(colour.shape[0] * colour.shape[1] / 250_000)))
@@ -106,6 +110,9 @@ def _white_balance(page: np.ndarray) -> np.ndarray:
         levels = np.arange(256, dtype=np.float32)
         lut = np.stack([np.clip(levels * g + 0.5, 0, 255).astype(np.uint8) for g in gain],
                        axis=-1).reshape(256, 1, -1)
+        if (overwrite and page.flags.writeable and page.flags.c_contiguous
+                and (page.ndim == 2 or page.shape[2] == 3)):
+            return cv2.LUT(page, lut, dst=page)
         out = cv2.LUT(np.ascontiguousarray(colour), lut)
     else:
         out = np.clip(colour.astype(np.float32) * gain + 0.5, 0, top).astype(page.dtype)
