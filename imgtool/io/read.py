@@ -317,8 +317,9 @@ def _read_bytes(source: str | os.PathLike, name: str) -> bytes:
     try:
         if path.is_dir():
             raise InputError(f"{name}: is a folder, not an image file")
-        # np.fromfile opens the path itself, so any name works (spaces, non-ASCII).
-        return np.fromfile(path, dtype=np.uint8).tobytes()
+        # Python opens the path itself, so any name works (spaces, non-ASCII); read into one
+        # buffer (a 12 MP JPEG is megabytes: every extra copy is fresh memory to touch)
+        return path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:

@@ -86,6 +86,9 @@ _why_not = ""
 _load_lock = threading.Lock()
 
 
+_ARRAY_KEYS: dict = {}  # (dtype, ndim) -> type key (``dtype.name`` is slow to look up)
+
+
 def type_key(value) -> str | None:
     """The type of one argument as the manifest writes it, e.g. ``uint8[2]C`` or ``int64``;
     None for a value no export takes."""
@@ -93,7 +96,10 @@ def type_key(value) -> str | None:
         f = value.flags
         if not (f.c_contiguous and f.writeable and f.aligned):
             return None
-        return f"{value.dtype.name}[{value.ndim}]C"
+        key = _ARRAY_KEYS.get((value.dtype, value.ndim))
+        if key is None:
+            key = _ARRAY_KEYS[value.dtype, value.ndim] = f"{value.dtype.name}[{value.ndim}]C"
+        return key
     if isinstance(value, (bool, np.bool_)):
         return "bool"
     if isinstance(value, int):
