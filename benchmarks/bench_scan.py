@@ -36,6 +36,44 @@ def real_photos() -> str:
             "every photo >= 0.90.\n\n```\n" + "\n".join(lines) + "\n```")
 
 
+def interpolation_detail() -> str:
+    """What the cubic warp keeps over a linear one: on each real photo, the page flattened
+    both ways from the same detected corners, and the fine detail of each (mean absolute
+    Laplacian of the grey page)."""
+    import json
+
+    from imgtool.io import read_photo
+    from imgtool.scan import detect, warp_page
+    from imgtool.scan.aspect import output_size
+
+    data = SHARED / "data" / "real-photos"
+    if not (data / "corners.json").exists():
+        return ""
+    ratios = []
+    for name, rec in sorted(json.loads((data / "corners.json").read_text()).items()):
+        if not rec.get("document"):
+            continue
+        photo = read_photo(data / name)
+        found = detect(photo.image, focal=photo.focal)
+        size = output_size(found.corners, found.aspect)
+        cubic = warp_page(photo.image, found.corners, size)
+        dst = np.array([[-0.5, -0.5], [size[0] - 0.5, -0.5], [size[0] - 0.5, size[1] - 0.5],
+                        [-0.5, size[1] - 0.5]], np.float32)
+        m = cv2.getPerspectiveTransform(found.corners.astype(np.float32), dst)
+        linear = cv2.warpPerspective(photo.image, m, size, flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE)
+
+        def detail(page):
+            grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY).astype(np.float64)
+            return float(np.abs(cv2.Laplacian(grey, cv2.CV_64F)).mean())
+
+        ratios.append(detail(linear) / detail(cubic))
+    return (f"Why the cubic warp: on the {len(ratios)} real photos, the page flattened with "
+            f"linear interpolation from the same corners keeps {min(ratios):.2f}-"
+            f"{max(ratios):.2f} (median {np.median(ratios):.2f}) of the cubic page's fine "
+            "detail (mean absolute Laplacian of the grey page).")
+
+
 def textbook(path: Path, out: Path) -> None:
     """The recipe from countless tutorials: resize, blur, Canny, contours, approxPolyDP,
     order corners by x+y / x-y, size from the longest sides, warpPerspective, write JPEG."""
@@ -168,7 +206,8 @@ def speed() -> str:
 
 
 def main() -> None:
-    body = "### Real photos\n\n" + real_photos() + "\n\n### Speed\n\n" + speed()
+    body = ("### Real photos\n\n" + real_photos() + "\n\n### Speed\n\n" + speed()
+            + "\n\n" + interpolation_detail())
     write_section("scan", "Scanner on real photos, and its speed", body)
     print(body)
 
