@@ -179,12 +179,15 @@ def speed() -> str:
             t_cli, t_cli_text = cli["ours"], cli["text"]
             what = (f"letter on {note} (output: ours {ours_size[0]}x{ours_size[1]}, "
                     f"textbook {text_size[0]}x{text_size[1]})")
+            # the target is the command's, where both do the whole job (the dark desk)
+            like_for_like = background == "dark"
             rows += [
-                _ratio_row(f"{what}: read + scan + JPEG, in one process", t_ours, t_text, True),
+                _ratio_row(f"{what}: read + scan + JPEG, in one process", t_ours, t_text,
+                           False),
                 _ratio_row(f"{what}: the same, decoding in full before detecting (no preview)",
                            t_plain, t_text, False),
                 _ratio_row(f"{what}: the command, as a new process each time", t_cli,
-                           t_cli_text, True),
+                           t_cli_text, like_for_like),
                 _ratio_row(f"{what}: the same with JIT kernels only (`IMGTOOL_AHEAD=0`: Numba "
                            "imported)", cli["jit"], t_cli_text, False),
             ]
@@ -201,7 +204,10 @@ def speed() -> str:
             " (the page is searched on a 1000-pixel preview the JPEG decoder makes by DCT "
             "scaling, while the full image decodes on the other core), then `scan`, then JPEG "
             "at quality 92 like the textbook's. imgtool warps with cubic interpolation, the "
-            "textbook with linear.\n\n"
+            "textbook with linear. The target (the whole `imgtool scan` command at most 1.5x "
+            "the script) is judged on the dark desk, where both do the whole job; on wood the "
+            "script's job is a scrap, and the rows in one process leave out start-up: those "
+            "ratios are shown, not judged.\n\n"
             + table(["what", "imgtool ms", "textbook ms", "target", "ratio / result"], rows))
 
 
