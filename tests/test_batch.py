@@ -3,6 +3,7 @@ JSON lines, pipes, PDF, and what Ctrl-C or SIGKILL leave behind."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -188,3 +189,49 @@ def test_interrupted_batch_leaves_no_partial_file_and_resumes(tmp_path, sig, cod
     assert again.returncode == 0, err
     assert len(_all_outputs_complete(out)) == n
     assert not [n for n in listing(out) if n.endswith(".part")]
+
+
+
+def _record_collection(image, params, ctx):
+    """A processor that notes whether the garbage collector is on while it runs, and how
+    many objects it leaves out of its walks."""
+    from imgtool.batch import Outcome
+
+    params["seen"].append((gc.isenabled(), gc.get_freeze_count()))
+    return Outcome(None, {})
+
+
+def test_collection_is_paused_for_start_up_and_the_first_input_only(photo_dir):
+    from imgtool import batch
+
+    tasks = [batch.Task(i, str(photo_dir / f"p{i}.png"), None) for i in range(3)]
+    seen: list = []
+    settings = batch.Settings("tests.test_batch:_record_collection", {"seen": seen})
+    gc.unfreeze()
+    batch.pause_collection()
+    try:
+        assert not gc.isenabled()
+        results = list(batch.run(tasks, settings))
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert [r.status for r in results] == ["ok"] * 3
+    assert [on for on, _ in seen] == [False, True, True]  # back on after the first input
+    assert seen[0][1] == 0 and seen[1][1] > 1000  # then the objects alive were frozen
+    # a caller that turned the collector off itself keeps it off
+    gc.disable()
+    try:
+        batch.pause_collection()
+        batch.resume_collection()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_command_leaves_collection_as_it_found_it():
+    from imgtool.cli.main import main
+
+    assert gc.isenabled()
+    with pytest.raises(SystemExit) as stop:
+        main(["kernel", "--sigma", "1"])  # no input: the command itself turns it back on
+    assert stop.value.code == 0 and gc.isenabled()

@@ -75,9 +75,12 @@ def _verbose_requested(argv) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``imgtool`` console script and ``python -m imgtool``."""
+    from imgtool.batch import pause_collection, resume_collection
+
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = _verbose_requested(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    pause_collection()  # until the first input is done (imgtool.batch)
     try:
         code = cli.main(args=args, prog_name="imgtool", standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):
@@ -105,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"imgtool: internal error: {type(exc).__name__}: {exc} "
                    "(run with -v for the traceback; please report it)", err=True)
         code = ExitCode.FAILURE
+    finally:
+        resume_collection(freeze=False)  # as it was, for a caller in the same process
     sys.stdout.flush() if sys.stdout else None
     sys.exit(int(code or 0))
 
