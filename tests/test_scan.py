@@ -113,6 +113,11 @@ def test_hull_to_quads_restores_a_corner_cut_off():
         assert cv2.isContourConvex(c.astype(np.float32).reshape(-1, 1, 2))
         assert all(cv2.pointPolygonTest(c.astype(np.float32), (float(x), float(y)), True)
                    >= -1e-6 for x, y in pentagon)
+    # nearly parallel neighbours meet far off: that is no cut corner
+    flat = np.array([[0, 0], [100, 0], [100, 100], [50, 100.5], [0, 100]], np.float64)
+    for c in _hull_to_quads(flat)[1:]:
+        assert cv2.contourArea(c.astype(np.float32)) < 2 * cv2.contourArea(
+            flat.astype(np.float32))
     # a quad as it is
     only, *none = _hull_to_quads(square)
     assert np.array_equal(only, square) and none == []

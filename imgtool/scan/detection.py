@@ -294,13 +294,17 @@ def _least_vertex(pts: np.ndarray) -> int:
 
 def _restore_corners(pts) -> list[np.ndarray]:
     """The quads from a convex pentagon (clockwise or not) with one side removed and its two
-    neighbours extended to meet beyond it, for each side where they do."""
+    neighbours extended to meet beyond it, for each side where they do, adding less than the
+    pentagon's own area (nearly parallel neighbours meet far off: no cut corner)."""
     out = []
+    area = _polygon_area(pts)
     for i in range(5):
         a, b = pts[i], pts[(i + 1) % 5]  # the side to remove
         meet = _meet((*pts[i - 1], *a), (*b, *pts[(i + 2) % 5]))
         # beyond the side: on the other side of it from the rest of the pentagon
         if meet is None or _cross(a, b, meet) * _cross(a, b, pts[(i + 2) % 5]) >= 0:
+            continue
+        if abs(_cross(a, b, meet)) / 2 >= area:
             continue
         out.append(np.array([meet if j == i else pts[j] for j in range(5)
                              if j != (i + 1) % 5], np.float64))
