@@ -189,6 +189,7 @@ def plan(
 
 
 _collection_paused = False
+_collection_frozen = False
 
 
 def pause_collection() -> None:
@@ -203,15 +204,31 @@ def pause_collection() -> None:
         _collection_paused = True
 
 
-def resume_collection(freeze: bool = True) -> None:
-    """Turn the collector back on if :func:`pause_collection` turned it off; with ``freeze``,
-    everything alive now (the start-up's objects) is left out of its walks from then on."""
-    global _collection_paused
+def resume_collection() -> None:
+    """Turn the collector back on if :func:`pause_collection` turned it off, with everything
+    alive now frozen (``gc.freeze``: the start-up's objects are never walked, nor collected,
+    again) until :func:`end_collection_pause`."""
+    global _collection_paused, _collection_frozen
     if _collection_paused:
         _collection_paused = False
-        if freeze:
-            gc.freeze()
+        _collection_frozen = True
+        gc.freeze()
         gc.enable()
+
+
+def end_collection_pause(unfreeze: bool = True) -> None:
+    """Turn the collector back on if :func:`pause_collection` turned it off, and with
+    ``unfreeze`` leave nothing frozen by :func:`resume_collection`: as it was, for a caller
+    of the CLI's ``main`` in its own process. A process that exits next keeps the objects
+    frozen, so that the collection Python makes at exit does not walk them all once more
+    (measured: unfreezing there costs a one-photo ``imgtool scan`` 9-17 ms)."""
+    global _collection_paused, _collection_frozen
+    if _collection_paused:
+        _collection_paused = False
+        gc.enable()
+    if _collection_frozen and unfreeze:
+        _collection_frozen = False
+        gc.unfreeze()
 
 
 def run(

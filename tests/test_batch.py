@@ -207,31 +207,36 @@ def test_collection_is_paused_for_start_up_and_the_first_input_only(photo_dir):
     tasks = [batch.Task(i, str(photo_dir / f"p{i}.png"), None) for i in range(3)]
     seen: list = []
     settings = batch.Settings("tests.test_batch:_record_collection", {"seen": seen})
-    gc.unfreeze()
+    frozen_before = gc.get_freeze_count()
     batch.pause_collection()
     try:
         assert not gc.isenabled()
         results = list(batch.run(tasks, settings))
     finally:
-        gc.unfreeze()
-        gc.enable()
+        batch.end_collection_pause()
     assert [r.status for r in results] == ["ok"] * 3
     assert [on for on, _ in seen] == [False, True, True]  # back on after the first input
-    assert seen[0][1] == 0 and seen[1][1] > 1000  # then the objects alive were frozen
+    assert seen[1][1] > frozen_before + 1000  # with the objects alive then frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # and all undone at the end
     # a caller that turned the collector off itself keeps it off
     gc.disable()
     try:
         batch.pause_collection()
         batch.resume_collection()
+        batch.end_collection_pause()
         assert not gc.isenabled()
     finally:
         gc.enable()
 
 
-def test_the_command_leaves_collection_as_it_found_it():
+@pytest.mark.parametrize("with_input", [False, True])
+def test_the_command_leaves_collection_as_it_found_it(tmp_path, photo_dir, with_input):
     from imgtool.cli.main import main
 
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    args = (["filter", "--average", "3", str(photo_dir / "p0.png"), "-o",
+             str(tmp_path / "out.png")] if with_input else ["kernel", "--sigma", "1"])
     with pytest.raises(SystemExit) as stop:
-        main(["kernel", "--sigma", "1"])  # no input: the command itself turns it back on
-    assert stop.value.code == 0 and gc.isenabled()
+        main(args)
+    assert stop.value.code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # nothing left frozen: no leak

@@ -128,6 +128,27 @@ def test_missing_file_and_folder(tmp_path):
         read_image(tmp_path)
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero") or not hasattr(os, "mkfifo"),
+                    reason="needs /dev/zero and named pipes")
+def test_endless_device_is_refused_and_a_named_pipe_is_read(tmp_path, monkeypatch):
+    import threading
+
+    import imgtool.io.read as read_module
+
+    monkeypatch.setattr(read_module, "MAX_STREAM_BYTES", 1 << 20)
+    with pytest.raises(InputError, match="/dev/zero: more than 1 MiB of input"):
+        read_image("/dev/zero")
+    image = natural_image(30, 40, 3, seed=3)
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(encode(image, ".png")))
+    writer.start()
+    try:
+        assert np.array_equal(read_image(fifo), image)
+    finally:
+        writer.join()
+
+
 def test_cmyk_jpeg_and_gray_jpeg_and_gif():
     buf = io.BytesIO()
     Image.new("CMYK", (8, 6), (0, 255, 255, 0)).save(buf, "JPEG")  # pure red in CMYK

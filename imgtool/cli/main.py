@@ -75,13 +75,13 @@ def _verbose_requested(argv) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``imgtool`` console script and ``python -m imgtool``."""
-    from imgtool.batch import pause_collection, resume_collection
+    from imgtool.batch import end_collection_pause, pause_collection
 
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = _verbose_requested(args)
     signal.signal(signal.SIGTERM, _on_sigterm)
-    pause_collection()  # until the first input is done (imgtool.batch)
     try:
+        pause_collection()  # until the first input is done (imgtool.batch)
         code = cli.main(args=args, prog_name="imgtool", standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("imgtool: interrupted", err=True)
@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
                    "(run with -v for the traceback; please report it)", err=True)
         code = ExitCode.FAILURE
     finally:
-        resume_collection(freeze=False)  # as it was, for a caller in the same process
+        # as it was for a caller in the same process; the console script exits next
+        end_collection_pause(unfreeze=argv is not None)
     sys.stdout.flush() if sys.stdout else None
     sys.exit(int(code or 0))
 

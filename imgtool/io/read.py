@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
 import warnings
@@ -308,18 +309,26 @@ def image_header(data: bytes) -> Header | None:
     return sniff(data)
 
 
+#: The most bytes read from a stream whose size is not known beforehand (a pipe, standard
+#: input, a device): far more than any image imgtool takes, and ``/dev/zero`` stops there.
+MAX_STREAM_BYTES = 1 << 30
+
+
 def _read_bytes(source: str | os.PathLike, name: str) -> bytes:
     if name == "<stdin>":
         if sys.stdin is None or sys.stdin.buffer is None:
             raise InputError("<stdin>: no standard input")
-        return sys.stdin.buffer.read()
+        return _read_stream(sys.stdin.buffer, name)
     path = Path(source)
     try:
         if path.is_dir():
             raise InputError(f"{name}: is a folder, not an image file")
-        # Python opens the path itself, so any name works (spaces, non-ASCII); read into one
-        # buffer (a 12 MP JPEG is megabytes: every extra copy is fresh memory to touch)
-        return path.read_bytes()
+        # Python opens the path itself, so any name works (spaces, non-ASCII); a file is read
+        # into one buffer (a 12 MP JPEG is megabytes: every copy is fresh memory to touch)
+        with open(path, "rb") as f:
+            if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return f.read()
+            return _read_stream(f, name)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
@@ -328,6 +337,17 @@ def _read_bytes(source: str | os.PathLike, name: str) -> bytes:
         raise InputError(f"{name}: is a folder, not an image file") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+
+
+def _read_stream(stream, name: str) -> bytes:
+    chunks, total = [], 0
+    while chunk := stream.read(1 << 22):
+        total += len(chunk)
+        if total > MAX_STREAM_BYTES:
+            raise InputError(f"{name}: more than {MAX_STREAM_BYTES >> 20} MiB of input, "
+                             "not an image imgtool reads")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _check_size(header: Header | None, name: str, max_megapixels: float | None) -> None:

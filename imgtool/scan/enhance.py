@@ -30,8 +30,9 @@ def enhance(page: np.ndarray, mode: str = "color", *, overwrite: bool = False) -
         uint8 or uint16, gray, BGR or BGRA (alpha is dropped for gray and bw, kept for color).
     mode : {"color", "gray", "bw"}
     overwrite : bool
-        The result may be written into ``page`` itself (``color`` mode of a uint8 gray or BGR
-        page): no second page-sized buffer. :func:`imgtool.scan.scan` does this with the page
+        The result may be written into ``page`` itself: no second page-sized buffer. It is,
+        in ``color`` mode, for a writable, C-contiguous uint8 gray or BGR page (a view writes
+        through into the array it views). :func:`imgtool.scan.scan` does this with the page
         it has just flattened.
 
     Returns
