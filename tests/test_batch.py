@@ -202,18 +202,19 @@ def _record_collection(image, params, ctx):
 
 
 def test_collection_is_paused_for_start_up_and_the_first_input_only(photo_dir):
+    from imgtool import _collection as collection
     from imgtool import batch
 
     tasks = [batch.Task(i, str(photo_dir / f"p{i}.png"), None) for i in range(3)]
     seen: list = []
     settings = batch.Settings("tests.test_batch:_record_collection", {"seen": seen})
     frozen_before = gc.get_freeze_count()
-    batch.pause_collection()
+    collection.pause_collection()
     try:
         assert not gc.isenabled()
         results = list(batch.run(tasks, settings))
     finally:
-        batch.end_collection_pause()
+        collection.end_collection_pause()
     assert [r.status for r in results] == ["ok"] * 3
     assert [on for on, _ in seen] == [False, True, True]  # back on after the first input
     assert seen[1][1] > frozen_before + 1000  # with the objects alive then frozen
@@ -221,9 +222,9 @@ def test_collection_is_paused_for_start_up_and_the_first_input_only(photo_dir):
     # a caller that turned the collector off itself keeps it off
     gc.disable()
     try:
-        batch.pause_collection()
-        batch.resume_collection()
-        batch.end_collection_pause()
+        collection.pause_collection()
+        collection.resume_collection()
+        collection.end_collection_pause()
         assert not gc.isenabled()
     finally:
         gc.enable()

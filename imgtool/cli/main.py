@@ -75,7 +75,7 @@ def _verbose_requested(argv) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``imgtool`` console script and ``python -m imgtool``."""
-    from imgtool.batch import end_collection_pause, pause_collection
+    from imgtool._collection import end_collection_pause, pause_collection
 
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = _verbose_requested(args)
