@@ -57,11 +57,7 @@ def interpolation_detail() -> str:
         found = detect(photo.image, focal=photo.focal)
         size = output_size(found.corners, found.aspect)
         cubic = warp_page(photo.image, found.corners, size)
-        dst = np.array([[-0.5, -0.5], [size[0] - 0.5, -0.5], [size[0] - 0.5, size[1] - 0.5],
-                        [-0.5, size[1] - 0.5]], np.float32)
-        m = cv2.getPerspectiveTransform(found.corners.astype(np.float32), dst)
-        linear = cv2.warpPerspective(photo.image, m, size, flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REPLICATE)
+        linear = warp_page(photo.image, found.corners, size, interpolation=cv2.INTER_LINEAR)
 
         def detail(page):
             grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY).astype(np.float64)

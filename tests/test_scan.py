@@ -167,6 +167,22 @@ def test_scan_with_given_corners_recovers_the_page():
     assert back[17, 30, 2] > 150 and back[17, 30, 0] < 100  # the mark is at the top left
 
 
+def test_warp_interpolation_can_be_chosen():
+    ramp = np.tile(np.arange(0, 200, 10, dtype=np.uint8), (20, 1))  # 10 levels per column
+    # the page's edges half a pixel right of the pixel edges: each output pixel lies half-way
+    # between two input pixels, so linear interpolation gives their mean
+    quad = [[1.0, 1.5], [11.0, 1.5], [11.0, 11.5], [1.0, 11.5]]
+    linear = warp_page(ramp, quad, (10, 10), interpolation=cv2.INTER_LINEAR)
+    assert linear[0].tolist() == list(range(15, 115, 10))
+    step = np.zeros((20, 20), np.uint8)
+    step[:, 10:] = 200
+    quad = [[2.0, 2.5], [18.0, 2.5], [18.0, 18.5], [2.0, 18.5]]
+    cubic = warp_page(step, quad, (16, 16))  # the default: cubic overshoots beside a step
+    flat = warp_page(step, quad, (16, 16), interpolation=cv2.INTER_LINEAR)
+    assert cubic.max() > 210 and flat.max() == 200
+    assert (cubic[:, 7] == 100).all() and (flat[:, 7] == 100).all()  # both cross half-way
+
+
 def test_warp_keeps_dtype_and_channels():
     img = np.random.default_rng(1).integers(0, 65535, (40, 50, 4), dtype=np.uint16)
     out = warp_page(img, [[5, 5], [40, 5], [40, 30], [5, 30]], (35, 25))

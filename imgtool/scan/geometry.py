@@ -471,10 +471,11 @@ def _polygon_area(pts: np.ndarray) -> float:
     return 0.5 * abs(float(np.dot(x, y1) - np.dot(y, x1)))
 
 
-def warp_page(image, corners, size) -> np.ndarray:
+def warp_page(image, corners, size, *, interpolation: int = cv2.INTER_CUBIC) -> np.ndarray:
     """Flatten the page: map the quad ``corners`` onto a ``size = (w, h)`` rectangle.
 
-    Uses the full-resolution image, cubic interpolation and replicated borders; when the
+    Uses the full-resolution image, cubic interpolation (or ``interpolation``, an OpenCV
+    ``INTER_*`` flag) and replicated borders; when the
     output is much smaller than the page in the photo (factor > 1.5), the photo is first
     blurred with a Gaussian of sigma ``0.5 * factor`` to avoid aliasing (like INTER_AREA).
     Keeps dtype and channels.
@@ -526,7 +527,8 @@ def warp_page(image, corners, size) -> np.ndarray:
                    np.float32)
     m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
     if img.ndim == 3 and img.shape[2] > 4:  # OpenCV warps at most four channels at once
-        return np.dstack([warp_page(img[:, :, c], quad, (w, h)) for c in range(img.shape[2])])
+        return np.dstack([warp_page(img[:, :, c], quad, (w, h), interpolation=interpolation)
+                          for c in range(img.shape[2])])
     return cv2.warpPerspective(
-        src, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        src, m, (w, h), flags=interpolation, borderMode=cv2.BORDER_REPLICATE
     )
