@@ -154,6 +154,13 @@ def _exif_block(d: bytes, fmt: str) -> bytes | None:
                 return block[6:] if block.startswith(b"Exif\x00\x00") else block
             i += 8 + length + (length & 1)
         return None
+    if fmt == "heif":
+        # the Exif item's data: a 4-byte offset, then "Exif\0\0" and the TIFF structure
+        for order in (b"MM\x00*", b"II*\x00"):
+            i = d.find(b"Exif\x00\x00" + order)
+            if i != -1:
+                return d[i + 6 :]
+        return None
     return None
 
 

@@ -255,6 +255,9 @@ def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | N
     if header is not None and looks_truncated(header, data):
         raise InputError(f"{name}: truncated {header.format.upper()} file")
 
+    if header is not None and header.format == "heif":
+        return _decode_heif(data, name), header
+
     from imgtool.io._cv import cv2
 
     image = _imdecode(cv2, data)
@@ -277,6 +280,33 @@ def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | N
         elif auto_orient and tag != 1:
             image = apply_orientation(image, tag)
     return image, header
+
+
+def _decode_heif(data: bytes, name: str) -> np.ndarray:
+    """A HEIC/HEIF file's primary image, upright, as BGR(A) uint8 (pillow-heif, libheif).
+
+    A HEIF file keeps its rotation and mirroring in the container ('irot', 'imir'), which
+    the format makes part of the image: libheif always applies them, and the EXIF
+    orientation tag (which iPhones write to match) is not applied a second time. So a HEIF
+    image is upright whatever ``auto_orient`` says. Images of 10 or 12 bits come as 8 bits.
+    """
+    try:
+        import pillow_heif
+    except ImportError:  # a runtime dependency; only a broken install lacks it
+        raise InputError(f"{name}: reading HEIC/HEIF needs pillow-heif "
+                         "(pip install pillow-heif)") from None
+    import io
+
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True,
+                                     bgr_mode=True)
+        image = np.asarray(heif)  # decodes the primary image
+    except (ValueError, RuntimeError, OSError, SyntaxError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{name}: cannot decode this HEIF file ({reason})") from None
+    if image.size == 0:
+        raise InputError(f"{name}: image has no pixels")
+    return _normalise(image.copy() if not image.flags.writeable else image, name)
 
 
 def focal_from_35mm(focal_35mm: float, size) -> float:
