@@ -45,7 +45,7 @@ def io_options(default_name: str):
             click.option("--json", "as_json", is_flag=True,
                          help="Print one JSON object per input on stdout."),
             click.option("--quality", type=click.IntRange(1, 100), default=92, show_default=True,
-                         help="JPEG/WebP quality."),
+                         help="JPEG/WebP quality, also of JPEG pages in a PDF."),
             click.option("--no-auto-orient", is_flag=True,
                          help="Do not turn images upright by their EXIF orientation."),
             click.option("--max-megapixels", type=click.FloatRange(min=0, min_open=True),

@@ -40,7 +40,8 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
 @click.option("--mode", type=click.Choice(["color", "gray", "bw"]), default="color",
               show_default=True, help="How the flattened page is cleaned up.")
 @click.option("--aspect", default="auto", show_default=True, metavar="auto|a4|letter|W:H",
-              help="Page proportions: recovered from the perspective, or fixed.")
+              help="Page proportions: recovered from the perspective, or fixed (a warning "
+                   "when that stretches the page more than 3%).")
 @click.option("--corners", default=None, metavar='"x,y x,y x,y x,y"',
               help="Use these page corners (any order) instead of detecting.")
 @click.option("--fallback", type=click.Choice(["full", "skip"]), default="full",

@@ -2,7 +2,8 @@
 
 Each image becomes one page. Colour and gray images are embedded as JPEG at the quality
 asked for; two-level (black and white) images as 1-bit CCITT Group 4, the fax and scanner
-standard for text (a tenth or less of an 8-bit page). The page is either the image at its
+standard for text (0.3-0.5 of the size of an 8-bit gray PNG of the same page, measured
+on real scans). The page is either the image at its
 resolution, or a paper size with the image scaled to fit, centred, never stretched.
 
 Nothing here imports cv2 or Pillow until a PDF is made.
