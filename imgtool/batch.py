@@ -46,6 +46,7 @@ class Outcome:
     record: dict = field(default_factory=dict)
     exit_code: int = 0  #: non-zero marks a soft failure that still wrote its output
     message: str = ""  #: said on stderr with the soft failure
+    dpi: float | None = None  #: resolution to record in the image (default: the input's)
 
 
 @dataclass
@@ -77,7 +78,6 @@ class Settings:
     threads: int | None = None
     verbose: int = 0
     pdf: dict = field(default_factory=dict)  #: imgtool.io.pdf.pdf_from_images options
-    dpi: float | None = None  #: resolution recorded in written images (PNG, JPEG, TIFF)
     #: Read large JPEGs with a preview of this long side while the full image decodes in
     #: the background (:func:`imgtool.io.read_photo`), and hand the processor the
     #: :class:`~imgtool.io.Photo`. Only when one process works on the inputs with more than
@@ -318,8 +318,8 @@ def run_task(settings: Settings, task: Task) -> Result:
                     pdf = {"title": pdf_title(task.source), **settings.pdf}
                     data = pdf_from_images([outcome.image], **pdf)
                 else:
-                    data = encode_image(outcome.image, fmt, quality=settings.quality,
-                                        dpi=settings.dpi)
+                    dpi = photo.dpi if outcome.dpi is None else outcome.dpi
+                    data = encode_image(outcome.image, fmt, quality=settings.quality, dpi=dpi)
                 write_bytes(
                     task.output, data, overwrite=settings.overwrite, inputs=settings.inputs
                 )

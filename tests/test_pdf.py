@@ -19,8 +19,8 @@ import pytest
 from PIL import Image
 
 from imgtool import __version__
-from imgtool.io import read_image
-from tests.conftest import encode, listing, run_cli
+from imgtool.io import encode_image, format_for, read_image
+from tests.conftest import encode, listing, natural_image, run_cli
 
 A4_PT = (595.276, 841.89)
 LETTER_PT = (612.0, 792.0)
@@ -265,18 +265,52 @@ def test_metadata_title_producer_date(tmp_path, three):
     assert pypdf.PdfReader(single).metadata.title == "a"
 
 
+def dpi_of(path) -> tuple[float, float] | None:
+    """The resolution Pillow reads from a file (PNG pHYs, JPEG JFIF, TIFF), or None."""
+    with Image.open(io.BytesIO(path.read_bytes())) as im:
+        if path.suffix == ".jpg" and "dpi" in im.info:
+            assert im.info["jfif_unit"] == 1  # dots per inch, not an aspect
+        return im.info.get("dpi")
+
+
 @pytest.mark.parametrize(("ext", "mode"), [(".png", "bw"), (".jpg", "color"), (".tif", "gray")])
-@pytest.mark.parametrize("dpi", [None, 300])
-def test_written_images_carry_their_dpi(tmp_path, three, ext, mode, dpi):
+@pytest.mark.parametrize(("page", "options", "dpi"), [
+    ((150, 300), [], 200),  # no paper matches: --dpi (default 200)
+    ((150, 300), ["--dpi", "300"], 300),
+    ((210, 297), ["--paper", "page", "--dpi", "300"], 300),
+    ((210, 297), [], 25.4),  # --paper auto puts it on A4: 210 px across 210 mm
+    ((216, 279), ["--paper", "a4"], 216 / (210 / 25.4)),  # fitted across A4's width
+])
+def test_scanned_images_carry_the_dpi_of_their_pdf_page(tmp_path, ext, mode, page, options,
+                                                        dpi):
+    photo = write(tmp_path / "in.png", page_photo(*page))
     out = tmp_path / f"page{ext}"
-    r = run_cli(["scan", three[0], "--mode", mode, "-o", out,
-                 *(["--dpi", dpi] if dpi else [])])
+    r = run_cli(["scan", photo, "--mode", mode, "-o", out, *options])
     assert r.code == 0, r.err
-    with Image.open(io.BytesIO(out.read_bytes())) as im:  # Pillow reads pHYs, JFIF, TIFF
-        assert im.info["dpi"] == pytest.approx((dpi or 200, dpi or 200), abs=0.01)
-        if ext == ".jpg":
-            assert im.info["jfif_unit"] == 1  # dots per inch
-    np.testing.assert_array_equal(read_image(out).shape[:2], (297, 210))
+    assert read_image(out).shape[:2] == page[::-1]
+    whole = ext == ".jpg" or ext == ".tif"  # JFIF and OpenCV's TIFF take whole numbers
+    expected = round(dpi) if whole else dpi
+    # PNG stores whole pixels per metre: within 0.0127 dpi
+    assert dpi_of(out) == pytest.approx((expected, expected), abs=0.013)
+    # the PDF of the same scan prints the page at that resolution
+    pdf = tmp_path / "page.pdf"
+    assert run_cli(["scan", photo, "--mode", mode, "-o", pdf, *options]).code == 0
+    width_pt = pdf_pages(pdf)[0]["image_box"][0]
+    assert page[0] / width_pt * 72 == pytest.approx(dpi, rel=1e-4)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif"])
+def test_filter_keeps_the_inputs_dpi(tmp_path, ext):
+    src = tmp_path / f"in{ext}"
+    src.write_bytes(encode_image(natural_image(40, 50), format_for(src),
+                                 dpi=150))
+    out = tmp_path / f"out{ext}"
+    assert run_cli(["filter", "--average", "3", src, "-o", out]).code == 0
+    assert dpi_of(out) == pytest.approx((150, 150), abs=0.013)
+    plain = tmp_path / "plain.png"  # no resolution in: none made up
+    plain.write_bytes(encode(natural_image(40, 50)))
+    assert run_cli(["filter", "--average", "3", plain, "-o", tmp_path / "o.png"]).code == 0
+    assert dpi_of(tmp_path / "o.png") is None
 
 
 def test_fixed_aspect_that_stretches_the_page_warns(tmp_path, three):

@@ -61,11 +61,11 @@ def io_options(default_name: str):
 
 def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
                 default_name: str, pdf: dict | None = None, writes_image: bool = True,
-                preview: int | None = None, dpi: float | None = None) -> int:
+                preview: int | None = None) -> int:
     """Plan the outputs, run the processor on every input, report, return the exit code.
 
     ``pdf``: options of :func:`imgtool.io.pdf.pdf_from_images` for PDF output (``quality``
-    comes from ``--quality``). ``dpi``: the resolution recorded in written images.
+    comes from ``--quality``).
     ``preview``: see :attr:`imgtool.batch.Settings.preview` (the processor then takes an
     :class:`imgtool.io.Photo` for a large JPEG)."""
     from imgtool import batch
@@ -103,7 +103,7 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
         processor=processor, params=params, auto_orient=not opts["no_auto_orient"],
         max_megapixels=opts["max_megapixels"], overwrite=opts["overwrite"], format=fmt,
         quality=opts["quality"], inputs=tuple(s for s, _ in inputs), collect=collect,
-        threads=opts["threads"], verbose=verbose, preview=preview, dpi=dpi,
+        threads=opts["threads"], verbose=verbose, preview=preview,
         pdf={"quality": opts["quality"], **(pdf or {})},
     )  # fmt: skip
     jobs = opts["jobs"] or os.cpu_count() or 1

@@ -50,8 +50,9 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
 @click.option("--debug", "debug_dir", type=click.Path(file_okay=False), default=None,
               help="Write the intermediate pictures (edges, candidates, chosen quad) here.")
 @click.option("--dpi", type=click.FloatRange(min=1), default=200.0, show_default=True,
-              help="Resolution of the page: recorded in PNG, JPEG and TIFF files, and the "
-                   "PDF page size when the page is its own size.")
+              help="Resolution of a page that is its own size (see --paper): its PDF page "
+                   "size, and recorded in PNG, JPEG and TIFF files (a page on paper records "
+                   "the resolution that prints it at that size).")
 @click.option("--paper", default="auto", show_default=True,
               metavar="auto|page|a4|letter|legal|WxH{mm,in}",
               help="PDF paper: the page fitted onto it (scaled, centred, never stretched); "
@@ -90,12 +91,12 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
     opts["name_template"] = name
     params = {"mode": mode, "aspect": aspect_value, "corners": points, "fallback": fallback,
               "detect_only": detect_only, "debug_dir": debug_dir, "refine": not no_refine,
-              "focal_35mm": focal}
+              "focal_35mm": focal, "paper": paper_value, "dpi": dpi}
     pdf = {"dpi": dpi, "paper": paper_value, **({"title": title} if title is not None else {})}
     if detect_only and not opts["as_json"]:
         opts["as_json"] = True  # corners are the only result: print them
     return run_command(ctx, "imgtool.cli.scan_cmd:process", params, opts, default_name=name,
-                       pdf=pdf, dpi=dpi, writes_image=not detect_only,
+                       pdf=pdf, writes_image=not detect_only,
                        preview=None if corners else PREVIEW_SIDE)
 
 
@@ -153,8 +154,19 @@ def process(image, params, ctx):
     if not record.get("found"):
         wrote = page is not None
         msg = "no page found" + ("; wrote the whole photo (--fallback full)" if wrote else "")
-        return Outcome(page, record, exit_code=ExitCode.NO_PAGE, message=msg)
-    return Outcome(page, record)
+        return Outcome(page, record, exit_code=ExitCode.NO_PAGE, message=msg,
+                       dpi=_page_dpi(page, params))
+    return Outcome(page, record, dpi=_page_dpi(page, params))
+
+
+def _page_dpi(page, params) -> float | None:
+    """The resolution a written page records: the one that prints it as the PDF would lay
+    it out (on A4 or Letter for --paper auto when it matches one), else --dpi."""
+    if page is None:
+        return None
+    from imgtool.io.pdf import page_dpi
+
+    return page_dpi(page.shape[1], page.shape[0], paper=params["paper"], dpi=params["dpi"])
 
 
 #: A fixed --aspect more than this fraction away from the aspect recovered from the

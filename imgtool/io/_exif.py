@@ -70,6 +70,35 @@ def focal_35mm(data: bytes, fmt: str) -> tuple[float | None, tuple[int, int] | N
         return None, None
 
 
+def resolution(data: bytes, fmt: str) -> float | None:
+    """Dots per inch from the EXIF or TIFF ``XResolution`` and ``ResolutionUnit`` tags (inch
+    when the unit is absent, as TIFF says), or None.
+
+    Examples
+    --------
+    >>> resolution(b"not an image", "tiff") is None
+    True
+    """
+    try:
+        tiff = _exif_block(data, fmt)
+        if not tiff:
+            return None
+        end = _byte_order(tiff)
+        ifd = _ifd0_offset(tiff, end)
+        entry = _find_entry(tiff, end, ifd, 0x011A)
+        if entry is None or entry[0] != 5:  # RATIONAL
+            return None
+        (at,) = struct.unpack(end + "I", entry[2])
+        num, den = struct.unpack(end + "II", tiff[at : at + 8])
+        unit_entry = _find_entry(tiff, end, ifd, 0x0128)
+        unit = 2 if unit_entry is None else _integer(unit_entry, end)
+    except (struct.error, IndexError, ValueError, KeyError):
+        return None
+    if den == 0 or num == 0 or unit not in (2, 3):
+        return None
+    return num / den * (2.54 if unit == 3 else 1.0)
+
+
 def exif_app1(*, focal_35mm: int, size: tuple[int, int]) -> bytes:
     """A JPEG APP1 segment holding an EXIF block with only the focal length and pixel size.
 

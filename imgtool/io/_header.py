@@ -190,6 +190,43 @@ _PARSERS = (
 )
 
 
+def resolution(header: Header, data: bytes) -> float | None:
+    """The resolution (dots per inch) the file records, or None: PNG ``pHYs`` (in metres),
+    JPEG JFIF density (in inches or centimetres; else EXIF), TIFF and EXIF ``XResolution``,
+    BMP pixels per metre. A file that records only an aspect (no unit) gives None.
+
+    Examples
+    --------
+    >>> png = b"\\x89PNG\\r\\n\\x1a\\n" + bytes(25) + b"\\x00\\x00\\x00\\x09pHYs"
+    >>> resolution(Header("png"), png + bytes([0, 0, 0x2E, 0x23] * 2 + [1]))
+    299.9994
+    """
+    from imgtool.io._exif import resolution as exif_resolution
+
+    try:
+        if header.format == "png":
+            first_data = data.find(b"IDAT")
+            at = data.find(b"pHYs", 12, len(data) if first_data == -1 else first_data)
+            if at != -1:
+                x, _, unit = struct.unpack(">IIB", data[at + 4 : at + 13])
+                return x * 0.0254 if unit == 1 and x else None
+            return None
+        if header.format == "jpeg":
+            if data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00":
+                unit, x = struct.unpack(">BH", data[13:16])
+                if unit in (1, 2) and x:
+                    return x * (2.54 if unit == 2 else 1.0)
+            return exif_resolution(data, "jpeg")
+        if header.format == "bmp":
+            (x,) = struct.unpack("<i", data[38:42])
+            return x * 0.0254 if x > 0 else None
+        if header.format in ("tiff", "webp", "heif"):
+            return exif_resolution(data, header.format)
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
 def looks_truncated(header: Header, data: bytes) -> bool:
     """True when a PNG has no IEND chunk or a JPEG no end-of-image marker.
 

@@ -109,6 +109,21 @@ def page_layout(width_px: int, height_px: int, *, paper="auto", dpi: float = DEF
     return pw, ph, width_px * scale, height_px * scale
 
 
+def page_dpi(width_px: int, height_px: int, *, paper="auto", dpi: float = DEFAULT_DPI) -> float:
+    """The resolution at which an image prints as :func:`page_layout` places it: ``dpi``
+    for its own size, else the resolution that fits it on the paper.
+
+    Examples
+    --------
+    >>> round(page_dpi(1654, 2339, paper="a4"))  # A4 at 200 dpi
+    200
+    >>> page_dpi(1000, 2000, paper="auto", dpi=150)  # no paper matches: its own size
+    150.0
+    """
+    image_width_pt = page_layout(width_px, height_px, paper=paper, dpi=dpi)[2]
+    return width_px / image_width_pt * _POINTS_PER_INCH
+
+
 def pdf_from_images(images, *, dpi: float = DEFAULT_DPI, paper="auto",
                     quality: int = DEFAULT_QUALITY, title: str | None = None,
                     created: datetime.datetime | None = None) -> bytes:
