@@ -26,6 +26,7 @@ def _parse_corners(text: str):
 
 
 @click.command("scan", epilog="""\b
+Inputs: JPEG, PNG, TIFF, WebP, BMP, PNM, GIF and HEIC/HEIF (iPhone photos), upright by EXIF.
 Modes: color (the page as photographed, light white balance), gray (shading flattened,
 contrast stretched), bw (the scanned look for text: shading flattened, then Sauvola
 adaptive thresholding). Default output name: '{stem}.scan.jpg', '{stem}.scan.png' for bw.
