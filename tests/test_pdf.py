@@ -99,9 +99,10 @@ def three(tmp_path):
             write(tmp_path / "c.png", page_photo(216, 279, 2)))
 
 
-def test_fallback_full_puts_the_whole_photo_in_its_place(tmp_path, three):
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: pages come back from worker processes
+def test_fallback_full_puts_the_whole_photo_in_its_place(tmp_path, three, jobs):
     pdf = tmp_path / "pages.pdf"
-    r = run_cli(["scan", *three, "-o", pdf, "--json"])
+    r = run_cli(["scan", *three, "-o", pdf, "--json", "--jobs", jobs])
     assert r.code == 6, r.err  # one input of the batch had no page
     pages = pdf_pages(pdf)
     assert [p["pixels"] for p in pages] == [(210, 297), (160, 120), (216, 279)]
