@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import importlib
 import os
+import re
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from imgtool.errors import (
 #: Extensions picked up when a folder is given as input.
 IMAGE_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".webp", ".bmp",
-    ".pgm", ".ppm", ".pnm", ".gif",
+    ".pgm", ".ppm", ".pnm", ".gif", ".heic", ".heif", ".hif",
 )  # fmt: skip
 
 
@@ -45,6 +46,7 @@ class Outcome:
     record: dict = field(default_factory=dict)
     exit_code: int = 0  #: non-zero marks a soft failure that still wrote its output
     message: str = ""  #: said on stderr with the soft failure
+    dpi: float | None = None  #: resolution to record in the image (default: the input's)
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Settings:
     collect: bool = False  #: return the image instead of writing it (PDF assembly)
     threads: int | None = None
     verbose: int = 0
-    pdf: dict = field(default_factory=dict)  #: dpi and page_size for PDF output
+    pdf: dict = field(default_factory=dict)  #: imgtool.io.pdf.pdf_from_images options
     #: Read large JPEGs with a preview of this long side while the full image decodes in
     #: the background (:func:`imgtool.io.read_photo`), and hand the processor the
     #: :class:`~imgtool.io.Photo`. Only when one process works on the inputs with more than
@@ -109,7 +111,9 @@ def expand_inputs(args, *, recursive: bool = False) -> list[tuple[str, Path | No
     """Paths from the command line: files as given, folders expanded, globs matched.
 
     Returns (source, relative path) pairs; the relative path (under the folder given)
-    is set for files found in folders so ``-o DIR`` can keep the sub-folder tree.
+    is set for files found in folders so ``-o DIR`` can keep the sub-folder tree. Files
+    found in a folder or by a pattern are in natural order (``page2`` before ``page10``);
+    files named on the command line keep their order.
     """
     found: list[tuple[str, Path | None]] = []
     for arg in args:
@@ -120,22 +124,37 @@ def expand_inputs(args, *, recursive: bool = False) -> list[tuple[str, Path | No
             root = Path(arg)
             pattern = "**/*" if recursive else "*"
             files = sorted(
-                p for p in root.glob(pattern)
-                if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                (p for p in root.glob(pattern)
+                 if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                 and not any(part.startswith(".") for part in p.relative_to(root).parts)),
+                key=lambda p: natural_key(p.relative_to(root)),
             )  # fmt: skip
             if not files:
                 raise InputError(f"{arg}: folder holds no images" + ("" if recursive else
                                  " (use --recursive to look in sub-folders)"))
             found += [(str(p), p.relative_to(root)) for p in files]
         elif not os.path.exists(arg) and glob.has_magic(arg):
-            matches = sorted(glob.glob(arg, recursive=True))
+            matches = sorted(glob.glob(arg, recursive=True), key=natural_key)
             if not matches:
                 raise InputError(f"{arg}: no file matches this pattern")
             found += [(m, None) for m in matches if os.path.isfile(m)]
         else:
             found.append((arg, None))
     return found
+
+
+def natural_key(path) -> tuple:
+    """Sort key that orders the digits in names by value: ``page2`` before ``page10``,
+    folder by folder, letters without regard to case (ties broken by the exact name).
+
+    Examples
+    --------
+    >>> sorted(["page10.jpg", "Page2.jpg", "page1.jpg"], key=natural_key)
+    ['page1.jpg', 'Page2.jpg', 'page10.jpg']
+    """
+    parts = Path(path).parts
+    return tuple((tuple(int(t) if t.isdigit() else t.casefold()
+                        for t in re.split(r"(\d+)", part)), part) for part in parts)
 
 
 def plan(
@@ -296,9 +315,11 @@ def run_task(settings: Settings, task: Task) -> Result:
                 if fmt == "pdf":
                     from imgtool.io.pdf import pdf_from_images
 
-                    data = pdf_from_images([outcome.image], **settings.pdf)
+                    pdf = {"title": pdf_title(task.source), **settings.pdf}
+                    data = pdf_from_images([outcome.image], **pdf)
                 else:
-                    data = encode_image(outcome.image, fmt, quality=settings.quality)
+                    dpi = photo.dpi if outcome.dpi is None else outcome.dpi
+                    data = encode_image(outcome.image, fmt, quality=settings.quality, dpi=dpi)
                 write_bytes(
                     task.output, data, overwrite=settings.overwrite, inputs=settings.inputs
                 )
@@ -334,6 +355,11 @@ def run_task(settings: Settings, task: Task) -> Result:
                 result.output = None
     result.warnings = [str(w.message) for w in caught]
     return result
+
+
+def pdf_title(source: str) -> str:
+    """The default title of a PDF made from ``source``: its file name without extension."""
+    return "stdin" if source == "-" else Path(source).stem
 
 
 def _interrupted(exc: BaseException) -> bool:
@@ -398,6 +424,8 @@ __all__ = [
     "Settings",
     "Task",
     "expand_inputs",
+    "natural_key",
+    "pdf_title",
     "plan",
     "run",
     "run_task",

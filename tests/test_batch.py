@@ -130,6 +130,9 @@ def test_several_inputs_into_one_pdf(tmp_path, photo_dir):
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == 3
+    import pypdf  # an independent reader
+
+    assert len(pypdf.PdfReader(pdf).pages) == 3
 
 
 def _make_heavy_batch(folder: Path, n: int) -> None:

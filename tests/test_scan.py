@@ -259,6 +259,11 @@ def test_scan_command_corners_pdf_and_debug(tmp_path):
     data = pdf.read_bytes()
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == len(samples)
     assert b"/MediaBox [ 0 0 595.27" in data or b"/MediaBox [0 0 595.27" in data
+    import pypdf  # an independent reader: every page on A4 (--aspect a4, --paper auto)
+
+    sizes = [sorted((float(p.mediabox.width), float(p.mediabox.height)))
+             for p in pypdf.PdfReader(pdf).pages]
+    assert sizes == [pytest.approx([595.276, 841.89], abs=0.01)] * len(samples)
     r = run_cli(["scan", sample, "--detect-only", "--debug", tmp_path / "dbg"])
     assert r.code == 0
     pictures = listing(tmp_path / "dbg" / "table_cloth")

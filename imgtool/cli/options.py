@@ -45,7 +45,7 @@ def io_options(default_name: str):
             click.option("--json", "as_json", is_flag=True,
                          help="Print one JSON object per input on stdout."),
             click.option("--quality", type=click.IntRange(1, 100), default=92, show_default=True,
-                         help="JPEG/WebP quality."),
+                         help="JPEG/WebP quality, also of JPEG pages in a PDF."),
             click.option("--no-auto-orient", is_flag=True,
                          help="Do not turn images upright by their EXIF orientation."),
             click.option("--max-megapixels", type=click.FloatRange(min=0, min_open=True),
@@ -64,6 +64,8 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
                 preview: int | None = None) -> int:
     """Plan the outputs, run the processor on every input, report, return the exit code.
 
+    ``pdf``: options of :func:`imgtool.io.pdf.pdf_from_images` for PDF output (``quality``
+    comes from ``--quality``).
     ``preview``: see :attr:`imgtool.batch.Settings.preview` (the processor then takes an
     :class:`imgtool.io.Photo` for a large JPEG)."""
     from imgtool import batch
@@ -101,7 +103,8 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
         processor=processor, params=params, auto_orient=not opts["no_auto_orient"],
         max_megapixels=opts["max_megapixels"], overwrite=opts["overwrite"], format=fmt,
         quality=opts["quality"], inputs=tuple(s for s, _ in inputs), collect=collect,
-        threads=opts["threads"], verbose=verbose, pdf=pdf or {}, preview=preview,
+        threads=opts["threads"], verbose=verbose, preview=preview,
+        pdf={"quality": opts["quality"], **(pdf or {})},
     )  # fmt: skip
     jobs = opts["jobs"] or os.cpu_count() or 1
     progress = _progress(len(tasks), quiet)
@@ -110,15 +113,17 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
         for res in batch.run(tasks, settings, jobs=jobs, skip_existing=opts["skip_existing"],
                              progress=progress):
             results.append(res)
-            if collect and res.status == "ok":
+            if collect and res.image is not None:  # a fallback page too (--fallback full)
                 res.output = output
             _report(res, opts["as_json"], quiet, progress)
     finally:
         if progress is not None:
             progress.close()
+    pages = _write_pdf(results, output, settings) if collect else None
+    code = _summarise(results, quiet)
     if collect:
-        _write_pdf(results, output, settings)
-    return _summarise(results, quiet)
+        code = _report_pdf(results, output, pages, code, quiet)
+    return code
 
 
 def _name(template: str, source: str, inputs) -> str:
@@ -165,16 +170,38 @@ def _summarise(results, quiet: bool) -> int:
     return ExitCode.PARTIAL
 
 
-def _write_pdf(results, output: str, settings) -> None:
+def _write_pdf(results, output: str, settings) -> int:
+    """Write every result that has an image (fallback pages included) as one PDF, in input
+    order; the number of pages (0: nothing written)."""
+    from imgtool.batch import pdf_title
     from imgtool.io import write_bytes
     from imgtool.io.pdf import pdf_from_images
 
-    pages = [r.image for r in results if r.status == "ok" and r.image is not None]
+    pages = [r.image for r in results if r.image is not None]
+    if pages:
+        options = {"title": pdf_title(settings.inputs[0]), **settings.pdf}
+        data = pdf_from_images(pages, **options)
+        write_bytes(output, data, overwrite=settings.overwrite, inputs=settings.inputs)
+    return len(pages)
+
+
+def _report_pdf(results, output: str, pages: int, code: int, quiet: bool) -> int:
+    """Say what the PDF holds when it is not one page per input; the exit code."""
+    left_out = [r.input for r in results if r.image is None]
+    whole = [(i + 1, r.input) for i, r in enumerate(r for r in results if r.image is not None)
+             if r.status == "failed"]  # --fallback full: the whole photo in its place
     if not pages:
-        click.echo(f"imgtool: {output}: no pages to write", err=True)
-        return
-    data = pdf_from_images(pages, **settings.pdf)
-    write_bytes(output, data, overwrite=settings.overwrite, inputs=settings.inputs)
-    for r in results:
-        if r.status == "ok" and r.image is not None:
-            r.output = output
+        click.echo(f"imgtool: {output}: not written: none of the {len(results)} inputs gave "
+                   "a page", err=True)
+        codes = {r.exit_code for r in results if r.status == "failed"}
+        return codes.pop() if len(codes) == 1 else code
+    if quiet or not (left_out or whole):
+        return code
+    said = [f"imgtool: wrote {output}: {pages} page{'s' if pages > 1 else ''} from "
+            f"{len(results)} inputs"]
+    if whole:
+        said.append("the whole photo as page " + ", ".join(f"{n} ({name})" for n, name in whole))
+    if left_out:
+        said.append("left out: " + ", ".join(left_out))
+    click.echo("; ".join(said), err=True)
+    return code

@@ -26,18 +26,23 @@ def _parse_corners(text: str):
 
 
 @click.command("scan", epilog="""\b
+Inputs: JPEG, PNG, TIFF, WebP, BMP, PNM, GIF and HEIC/HEIF (iPhone photos), upright by EXIF.
 Modes: color (the page as photographed, light white balance), gray (shading flattened,
 contrast stretched), bw (the scanned look for text: shading flattened, then Sauvola
 adaptive thresholding). Default output name: '{stem}.scan.jpg', '{stem}.scan.png' for bw.
--o FILE.pdf puts every input's page into one PDF (page size from the page's aspect at
---dpi, or A4/Letter with --aspect a4|letter).
+-o FILE.pdf puts every input's page into one PDF, in input order (folders in natural
+order: page2 before page10); --paper sets the paper: auto (default) puts a page whose
+proportions are within 3% of A4 or Letter on that paper, any other page is its own size at
+--dpi. Colour and gray pages are JPEG (--quality), bw pages 1-bit CCITT G4.
 When no page is found the exit code is 5; --fallback full (default) still writes the whole
-photo (enhanced), --fallback skip writes nothing. --json prints one object per input:
+photo (enhanced; in a PDF, in that input's place), --fallback skip writes nothing (the
+page is left out of a PDF, and the summary says so). --json prints one object per input:
 input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, aspect, output.""")
 @click.option("--mode", type=click.Choice(["color", "gray", "bw"]), default="color",
               show_default=True, help="How the flattened page is cleaned up.")
 @click.option("--aspect", default="auto", show_default=True, metavar="auto|a4|letter|W:H",
-              help="Page proportions: recovered from the perspective, or fixed.")
+              help="Page proportions: recovered from the perspective, or fixed (a warning "
+                   "when that stretches the page more than 3%).")
 @click.option("--corners", default=None, metavar='"x,y x,y x,y x,y"',
               help="Use these page corners (any order) instead of detecting.")
 @click.option("--fallback", type=click.Choice(["full", "skip"]), default="full",
@@ -46,15 +51,24 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
 @click.option("--debug", "debug_dir", type=click.Path(file_okay=False), default=None,
               help="Write the intermediate pictures (edges, candidates, chosen quad) here.")
 @click.option("--dpi", type=click.FloatRange(min=1), default=200.0, show_default=True,
-              help="Resolution that sets the PDF page size.")
+              help="Resolution of a page that is its own size (see --paper): its PDF page "
+                   "size, and recorded in PNG, JPEG and TIFF files (a page on paper records "
+                   "the resolution that prints it at that size).")
+@click.option("--paper", default="auto", show_default=True,
+              metavar="auto|page|a4|letter|legal|WxH{mm,in}",
+              help="PDF paper: the page fitted onto it (scaled, centred, never stretched); "
+                   "auto: A4 or Letter when the page's proportions are within 3% of one, "
+                   "else its own size at --dpi (as page does).")
+@click.option("--title", default=None, metavar="TEXT",
+              help="PDF title [default: the first input's name without extension].")
 @click.option("--no-refine", is_flag=True, help="Do not refine the corners at full resolution.")
 @click.option("--focal", type=click.FloatRange(min=1, max=2000), default=None, metavar="MM",
               help="The camera's 35 mm-equivalent focal length, for --aspect auto "
                    "[default: from EXIF, else estimated from the corners].")
 @io_options(DEFAULT_NAME)
 @click.pass_context
-def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, dpi, no_refine,
-                 focal, **opts):
+def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, dpi, paper,
+                 title, no_refine, focal, **opts):
     """Find the page in each photo, flatten it to its true proportions and clean it up.
 
     \b
@@ -64,8 +78,13 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
       imgtool scan --json --detect-only photo.jpg  corners only, as JSON
     """
     from imgtool.errors import InvalidParameterError
+    from imgtool.io.pdf import parse_paper
 
     aspect_value = _check_aspect(aspect)
+    try:
+        paper_value = parse_paper(paper)
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(f"--paper {paper!r}: {exc}") from None
     points = _parse_corners(corners) if corners else None
     if detect_only and opts["output"]:
         raise InvalidParameterError("--detect-only writes no image; drop -o")
@@ -73,12 +92,12 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
     opts["name_template"] = name
     params = {"mode": mode, "aspect": aspect_value, "corners": points, "fallback": fallback,
               "detect_only": detect_only, "debug_dir": debug_dir, "refine": not no_refine,
-              "focal_35mm": focal}
-    page_size = aspect.lower() if aspect.lower() in ("a4", "letter") else None
+              "focal_35mm": focal, "paper": paper_value, "dpi": dpi}
+    pdf = {"dpi": dpi, "paper": paper_value, **({"title": title} if title is not None else {})}
     if detect_only and not opts["as_json"]:
         opts["as_json"] = True  # corners are the only result: print them
     return run_command(ctx, "imgtool.cli.scan_cmd:process", params, opts, default_name=name,
-                       pdf={"dpi": dpi, "page_size": page_size}, writes_image=not detect_only,
+                       pdf=pdf, writes_image=not detect_only,
                        preview=None if corners else PREVIEW_SIDE)
 
 
@@ -125,6 +144,8 @@ def process(image, params, ctx):
                                   refine=params["refine"], focal=focal, debug=debug)
         record = result.to_record()
         page = None if params["detect_only"] else result.page
+        if page is not None and result.found and params["aspect"].lower() != "auto":
+            _warn_if_stretched(result, size, focal)
     except NoPageError:
         record = {"found": False, "corners": None, "size": None, "aspect": None}
         page = None
@@ -134,8 +155,38 @@ def process(image, params, ctx):
     if not record.get("found"):
         wrote = page is not None
         msg = "no page found" + ("; wrote the whole photo (--fallback full)" if wrote else "")
-        return Outcome(page, record, exit_code=ExitCode.NO_PAGE, message=msg)
-    return Outcome(page, record)
+        return Outcome(page, record, exit_code=ExitCode.NO_PAGE, message=msg,
+                       dpi=_page_dpi(page, params))
+    return Outcome(page, record, dpi=_page_dpi(page, params))
+
+
+def _page_dpi(page, params) -> float | None:
+    """The resolution a written page records: the one that prints it as the PDF would lay
+    it out (on A4 or Letter for --paper auto when it matches one), else --dpi."""
+    if page is None:
+        return None
+    from imgtool.io.pdf import page_dpi
+
+    return page_dpi(page.shape[1], page.shape[0], paper=params["paper"], dpi=params["dpi"])
+
+
+#: A fixed --aspect more than this fraction away from the aspect recovered from the
+#: perspective is said (one warning line): the recovered aspect is within 3 % on the
+#: generated benchmark, so a larger change is the page being stretched, not corrected.
+ASPECT_WARN_TOLERANCE = 0.03
+
+
+def _warn_if_stretched(result, size, focal) -> None:
+    import warnings
+
+    from imgtool.scan.aspect import resolve_aspect
+
+    recovered = resolve_aspect("auto", result.corners, size, focal=focal)
+    change = result.aspect / recovered - 1.0
+    if abs(change) > ASPECT_WARN_TOLERANCE:
+        warnings.warn(f"--aspect {result.aspect:.3f} (width/height) "
+                      f"{'stretches' if change > 0 else 'squeezes'} the page {abs(change):.0%} "
+                      f"across: its proportions measure {recovered:.3f}", stacklevel=2)
 
 
 def _write_debug(debug: dict, folder, ctx) -> None:

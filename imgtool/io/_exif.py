@@ -70,6 +70,35 @@ def focal_35mm(data: bytes, fmt: str) -> tuple[float | None, tuple[int, int] | N
         return None, None
 
 
+def resolution(data: bytes, fmt: str) -> float | None:
+    """Dots per inch from the EXIF or TIFF ``XResolution`` and ``ResolutionUnit`` tags (inch
+    when the unit is absent, as TIFF says), or None.
+
+    Examples
+    --------
+    >>> resolution(b"not an image", "tiff") is None
+    True
+    """
+    try:
+        tiff = _exif_block(data, fmt)
+        if not tiff:
+            return None
+        end = _byte_order(tiff)
+        ifd = _ifd0_offset(tiff, end)
+        entry = _find_entry(tiff, end, ifd, 0x011A)
+        if entry is None or entry[0] != 5:  # RATIONAL
+            return None
+        (at,) = struct.unpack(end + "I", entry[2])
+        num, den = struct.unpack(end + "II", tiff[at : at + 8])
+        unit_entry = _find_entry(tiff, end, ifd, 0x0128)
+        unit = 2 if unit_entry is None else _integer(unit_entry, end)
+    except (struct.error, IndexError, ValueError, KeyError):
+        return None
+    if den == 0 or num == 0 or unit not in (2, 3):
+        return None
+    return num / den * (2.54 if unit == 3 else 1.0)
+
+
 def exif_app1(*, focal_35mm: int, size: tuple[int, int]) -> bytes:
     """A JPEG APP1 segment holding an EXIF block with only the focal length and pixel size.
 
@@ -153,6 +182,13 @@ def _exif_block(d: bytes, fmt: str) -> bytes | None:
                 block = d[i + 8 : i + 8 + length]
                 return block[6:] if block.startswith(b"Exif\x00\x00") else block
             i += 8 + length + (length & 1)
+        return None
+    if fmt == "heif":
+        # the Exif item's data: a 4-byte offset, then "Exif\0\0" and the TIFF structure
+        for order in (b"MM\x00*", b"II*\x00"):
+            i = d.find(b"Exif\x00\x00" + order)
+            if i != -1:
+                return d[i + 6 :]
         return None
     return None
 

@@ -148,6 +148,36 @@ def _parse_pnm(d: bytes) -> Header:
     return Header("pnm")
 
 
+#: ISO base media file brands of HEIF still images (HEVC-coded: iPhone photos, and the
+#: generic image brands); AVIF ('avif', 'avis') is not among them: pillow-heif reads it only
+#: with a separate plugin.
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
+               b"mif1", b"msf1"}
+
+
+def _is_heif(d: bytes) -> bool:
+    if d[4:8] != b"ftyp" or len(d) < 16:
+        return False
+    size = int.from_bytes(d[:4], "big")
+    brands = [d[8:12]] + [d[i : i + 4] for i in range(16, min(size, len(d), 256) - 3, 4)]
+    return brands[0] not in (b"avif", b"avis") and any(b in HEIF_BRANDS for b in brands)
+
+
+def _parse_heif(d: bytes) -> Header:
+    """The largest 'ispe' (image spatial extent) property: the full image of a grid of
+    tiles (iPhone photos are 512 x 512 tiles) or of a single coded image; thumbnails are
+    smaller. A file that claims a huge size anywhere is refused before decoding."""
+    best = None
+    start = d.find(b"ispe", 8, 1 << 20)
+    while start != -1:
+        # box: size(4) 'ispe' version+flags(4) width(4) height(4)
+        w, h = struct.unpack(">II", d[start + 8 : start + 16])
+        if best is None or w * h > best[0] * best[1]:
+            best = (w, h)
+        start = d.find(b"ispe", start + 4, 1 << 20)
+    return Header("heif", *best) if best else Header("heif")
+
+
 _PARSERS = (
     (lambda d: d[:8] == b"\x89PNG\r\n\x1a\n", _parse_png),
     (lambda d: d[:3] == b"\xff\xd8\xff", _parse_jpeg),
@@ -156,7 +186,45 @@ _PARSERS = (
     (lambda d: d[:4] in (b"II*\x00", b"MM\x00*"), _parse_tiff),
     (lambda d: d[:4] == b"RIFF" and d[8:12] == b"WEBP", _parse_webp),
     (lambda d: len(d) > 2 and d[:1] == b"P" and d[1:2] in b"123456", _parse_pnm),
+    (_is_heif, _parse_heif),
 )
+
+
+def resolution(header: Header, data: bytes) -> float | None:
+    """The resolution (dots per inch) the file records, or None: PNG ``pHYs`` (in metres),
+    JPEG JFIF density (in inches or centimetres; else EXIF), TIFF and EXIF ``XResolution``,
+    BMP pixels per metre. A file that records only an aspect (no unit) gives None.
+
+    Examples
+    --------
+    >>> png = b"\\x89PNG\\r\\n\\x1a\\n" + bytes(25) + b"\\x00\\x00\\x00\\x09pHYs"
+    >>> resolution(Header("png"), png + bytes([0, 0, 0x2E, 0x23] * 2 + [1]))
+    299.9994
+    """
+    from imgtool.io._exif import resolution as exif_resolution
+
+    try:
+        if header.format == "png":
+            first_data = data.find(b"IDAT")
+            at = data.find(b"pHYs", 12, len(data) if first_data == -1 else first_data)
+            if at != -1:
+                x, _, unit = struct.unpack(">IIB", data[at + 4 : at + 13])
+                return x * 0.0254 if unit == 1 and x else None
+            return None
+        if header.format == "jpeg":
+            if data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00":
+                unit, x = struct.unpack(">BH", data[13:16])
+                if unit in (1, 2) and x:
+                    return x * (2.54 if unit == 2 else 1.0)
+            return exif_resolution(data, "jpeg")
+        if header.format == "bmp":
+            (x,) = struct.unpack("<i", data[38:42])
+            return x * 0.0254 if x > 0 else None
+        if header.format in ("tiff", "webp", "heif"):
+            return exif_resolution(data, header.format)
+    except (struct.error, IndexError):
+        return None
+    return None
 
 
 def looks_truncated(header: Header, data: bytes) -> bool:

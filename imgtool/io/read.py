@@ -13,7 +13,7 @@ import numpy as np
 
 from imgtool.errors import InputError
 from imgtool.io._exif import apply_orientation, focal_35mm, orientation
-from imgtool.io._header import Header, looks_truncated, sniff
+from imgtool.io._header import Header, looks_truncated, resolution, sniff
 
 #: Default pixel limit (megapixels) above which an image is refused before decoding.
 DEFAULT_MAX_MEGAPIXELS = 180.0
@@ -38,8 +38,10 @@ class Photo:
 
     def __init__(self, image: np.ndarray | None, focal: float | None = None, *,
                  preview: np.ndarray | None = None, reduced: int = 1, pending=None,
-                 size: tuple | None = None):
+                 size: tuple | None = None, dpi: float | None = None):
         self._image = image
+        #: The resolution (dots per inch) the file records, or None.
+        self.dpi = dpi
         #: Focal length in pixels of this image, from EXIF FocalLengthIn35mmFilm, or None
         #: when the file has none, or when the recorded pixel size shows it was cropped.
         self.focal = focal
@@ -146,8 +148,10 @@ def read_photo(
         if photo is not None:
             return photo
     image, header = _decode(data, name, auto_orient, max_megapixels)
-    focal = None if header is None else _focal_pixels(data, header.format, image.shape[:2])
-    return Photo(image, focal)
+    if header is None:
+        return Photo(image)
+    focal = _focal_pixels(data, header.format, image.shape[:2])
+    return Photo(image, focal, dpi=resolution(header, data))
 
 
 #: The reductions JPEG decoders make while decoding, largest first.
@@ -216,7 +220,8 @@ def _with_preview(data: bytes, name: str, auto_orient: bool, max_megapixels, sid
     if preview is None or preview.ndim != 3:
         # the full decode tells why (its error), or does without the preview
         image = pending.result()
-        return Photo(image, _focal_pixels(data, "jpeg", image.shape[:2]))
+        return Photo(image, _focal_pixels(data, "jpeg", image.shape[:2]),
+                     dpi=resolution(header, data))
     tag = orientation(data, "jpeg") if auto_orient else 1
     size = (header.width, header.height)
     if tag != 1:
@@ -224,7 +229,8 @@ def _with_preview(data: bytes, name: str, auto_orient: bool, max_megapixels, sid
         if tag in (5, 6, 7, 8):
             size = size[::-1]
     focal = _focal_pixels(data, "jpeg", size[::-1])
-    return Photo(None, focal, preview=preview, reduced=factor, pending=pending, size=size)
+    return Photo(None, focal, preview=preview, reduced=factor, pending=pending, size=size,
+                 dpi=resolution(header, data))
 
 
 def decode_image(
@@ -255,6 +261,9 @@ def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | N
     if header is not None and looks_truncated(header, data):
         raise InputError(f"{name}: truncated {header.format.upper()} file")
 
+    if header is not None and header.format == "heif":
+        return _decode_heif(data, name), header
+
     from imgtool.io._cv import cv2
 
     image = _imdecode(cv2, data)
@@ -277,6 +286,33 @@ def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | N
         elif auto_orient and tag != 1:
             image = apply_orientation(image, tag)
     return image, header
+
+
+def _decode_heif(data: bytes, name: str) -> np.ndarray:
+    """A HEIC/HEIF file's primary image, upright, as BGR(A) uint8 (pillow-heif, libheif).
+
+    A HEIF file keeps its rotation and mirroring in the container ('irot', 'imir'), which
+    the format makes part of the image: libheif always applies them, and the EXIF
+    orientation tag (which iPhones write to match) is not applied a second time. So a HEIF
+    image is upright whatever ``auto_orient`` says. Images of 10 or 12 bits come as 8 bits.
+    """
+    try:
+        import pillow_heif
+    except ImportError:  # a runtime dependency; only a broken install lacks it
+        raise InputError(f"{name}: reading HEIC/HEIF needs pillow-heif "
+                         "(pip install pillow-heif)") from None
+    import io
+
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True,
+                                     bgr_mode=True)
+        image = np.asarray(heif)  # decodes the primary image
+    except (ValueError, RuntimeError, OSError, SyntaxError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{name}: cannot decode this HEIF file ({reason})") from None
+    if image.size == 0:
+        raise InputError(f"{name}: image has no pixels")
+    return _normalise(image.copy() if not image.flags.writeable else image, name)
 
 
 def focal_from_35mm(focal_35mm: float, size) -> float:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import struct
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -110,14 +112,29 @@ def fit_to_format(image: np.ndarray, fmt: str) -> np.ndarray:
     return out
 
 
-def encode_image(image: np.ndarray, fmt: str, *, quality: int = 92) -> bytes:
-    """Encode ``image`` as ``fmt`` in memory (after :func:`fit_to_format`)."""
+def encode_image(image: np.ndarray, fmt: str, *, quality: int = 92,
+                 dpi: float | None = None) -> bytes:
+    """Encode ``image`` as ``fmt`` in memory (after :func:`fit_to_format`).
+
+    ``dpi``, if given, is recorded in the file: PNG ``pHYs`` (pixels per metre), JPEG JFIF
+    density (whole dots per inch), TIFF and BMP resolution; a PDF's page is the image at
+    that resolution. WebP has no resolution field.
+
+    Examples
+    --------
+    >>> png = encode_image(np.zeros((2, 2), np.uint8), "png", dpi=300)
+    >>> png[png.index(b"pHYs") + 4 : png.index(b"pHYs") + 13].hex()  # 11811 px/m, metre
+    '00002e2300002e2301'
+    """
     from imgtool.io._cv import cv2
 
+    if dpi is not None and not (np.isfinite(dpi) and dpi > 0):
+        raise InvalidParameterError(f"dpi must be positive, got {dpi!r}")
     if fmt == "pdf":
         from imgtool.io.pdf import pdf_from_images
 
-        return pdf_from_images([image])
+        return pdf_from_images([image], quality=quality,
+                               **({} if dpi is None else {"dpi": dpi}))
     image = fit_to_format(image, fmt)
     ext = FORMATS[fmt]["exts"][0]
     params: list[int] = []
@@ -127,13 +144,45 @@ def encode_image(image: np.ndarray, fmt: str, *, quality: int = 92) -> bytes:
         params = [cv2.IMWRITE_WEBP_QUALITY, int(quality)]
     elif fmt == "png":
         params = [cv2.IMWRITE_PNG_COMPRESSION, 6]
+    elif fmt == "tiff" and dpi is not None:
+        whole = max(1, round(dpi))  # OpenCV takes whole numbers here
+        params = [cv2.IMWRITE_TIFF_RESUNIT, 2, cv2.IMWRITE_TIFF_XDPI, whole,
+                  cv2.IMWRITE_TIFF_YDPI, whole]
     try:
         ok, buf = cv2.imencode(ext, np.ascontiguousarray(image), params)
     except cv2.error as exc:
         raise OutputError(f"cannot encode image as {fmt.upper()}: {exc.err}") from None
     if not ok:
         raise OutputError(f"cannot encode image as {fmt.upper()}")
-    return buf.tobytes()
+    data = buf.tobytes()
+    if dpi is not None:
+        data = _with_resolution(data, fmt, dpi)
+    return data
+
+
+#: Metres per inch, for the formats that store pixels per metre (PNG, BMP).
+_METRES_PER_INCH = 0.0254
+
+
+def _with_resolution(data: bytes, fmt: str, dpi: float) -> bytes:
+    """``data`` (as OpenCV encoded it) with its resolution set to ``dpi``."""
+    if fmt == "png":
+        # a pHYs chunk right after IHDR (8-byte signature, then IHDR: 4 + 4 + 13 + 4 bytes)
+        per_metre = round(dpi / _METRES_PER_INCH)
+        body = b"pHYs" + struct.pack(">IIB", per_metre, per_metre, 1)
+        chunk = struct.pack(">I", 9) + body + struct.pack(">I", zlib.crc32(body))
+        return data[:33] + chunk + data[33:]
+    if fmt == "jpeg":
+        whole = min(max(1, round(dpi)), 0xFFFF)
+        density = struct.pack(">BHH", 1, whole, whole)  # units 1: dots per inch
+        if data[2:4] == b"\xff\xe0" and data[6:11] == b"JFIF\x00":
+            return data[:13] + density + data[18:]
+        app0 = b"JFIF\x00\x01\x01" + density + b"\x00\x00"
+        return data[:2] + b"\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + data[2:]
+    if fmt == "bmp":
+        per_metre = round(dpi / _METRES_PER_INCH)
+        return data[:38] + struct.pack("<ii", per_metre, per_metre) + data[46:]
+    return data  # TIFF set by the encoder; WebP has no such field
 
 
 def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs=()) -> None:
@@ -212,8 +261,11 @@ def write_image(
     overwrite: bool = False,
     inputs=(),
     quality: int = 92,
+    dpi: float | None = None,
 ) -> None:
     """Encode ``image`` for the format of ``path`` (or ``format``) and write it atomically.
+
+    ``quality`` (JPEG, WebP) and ``dpi`` are those of :func:`encode_image`.
 
     Examples
     --------
@@ -227,7 +279,8 @@ def write_image(
     """
     fmt = format_for(path, format)
     check_output(path, overwrite=overwrite, inputs=inputs)
-    write_bytes(path, encode_image(image, fmt, quality=quality), overwrite=overwrite, inputs=inputs)
+    write_bytes(path, encode_image(image, fmt, quality=quality, dpi=dpi), overwrite=overwrite,
+                inputs=inputs)
 
 
 def _link_no_clobber(tmp: str, target: Path) -> None:
