@@ -179,6 +179,9 @@ OWN = 72 / 200  # points per pixel at the default 200 dpi
     ("auto", (210, 297), A4_PT, True),  # A4 proportions: on A4 paper
     ("auto", (216, 279), LETTER_PT, True),
     ("auto", (150, 300), (150 * OWN, 300 * OWN), False),  # neither: its own size
+    # neither, and at 200 dpi 381 x 762 mm: shrunk to at most 215.9 x 297 mm, not stretched
+    ("auto", (3000, 6000), (297 / 2 / 25.4 * 72, 297 / 25.4 * 72), False),
+    ("page", (3000, 6000), (3000 * OWN, 6000 * OWN), False),  # page: its own size, uncapped
     ("page", (210, 297), (210 * OWN, 297 * OWN), False),
     ("a4", (300, 200), A4_PT[::-1], True),  # a landscape page on landscape A4
     ("legal", (150, 300), (612.0, 1008.0), True),

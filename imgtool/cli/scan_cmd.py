@@ -33,7 +33,8 @@ adaptive thresholding). Default output name: '{stem}.scan.jpg', '{stem}.scan.png
 -o FILE.pdf puts every input's page into one PDF, in input order (folders in natural
 order: page2 before page10); --paper sets the paper: auto (default) puts a page whose
 proportions are within 3% of A4 or Letter on that paper, any other page is its own size at
---dpi. Colour and gray pages are JPEG (--quality), bw pages 1-bit CCITT G4.
+--dpi, shrunk to fit 215.9 x 297 mm when larger. Colour and gray pages are JPEG
+(--quality), bw pages 1-bit CCITT G4.
 When no page is found the exit code is 5; --fallback full (default) still writes the whole
 photo (enhanced; in a PDF, in that input's place), --fallback skip writes nothing (the
 page is left out of a PDF, and the summary says so). --json prints one object per input:
@@ -58,7 +59,8 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
               metavar="auto|page|a4|letter|legal|WxH{mm,in}",
               help="PDF paper: the page fitted onto it (scaled, centred, never stretched); "
                    "auto: A4 or Letter when the page's proportions are within 3% of one, "
-                   "else its own size at --dpi (as page does).")
+                   "else its own size at --dpi, shrunk to fit 215.9 x 297 mm when larger "
+                   "(page: always its own size).")
 @click.option("--title", default=None, metavar="TEXT",
               help="PDF title [default: the first input's name without extension].")
 @click.option("--no-refine", is_flag=True, help="Do not refine the corners at full resolution.")

@@ -30,6 +30,12 @@ AUTO_PAPERS = ("a4", "letter")
 #: half the 9 % that separates A4 (0.707) from Letter (0.773), so at most one paper matches.
 AUTO_TOLERANCE = 0.03
 
+#: ``paper="auto"``: a page that matches no paper keeps its proportions, but is never larger
+#: than this box (mm, portrait; the larger of A4 and Letter each way), so that a page
+#: photographed at 12 MP (about 390 x 580 mm at 200 dpi) still prints on common paper.
+#: Smaller pages (a receipt, a card) keep their own size at ``dpi``.
+AUTO_MAX_MM = (215.9, 297.0)
+
 DEFAULT_DPI = 200.0
 DEFAULT_QUALITY = 92
 
@@ -83,24 +89,34 @@ def page_layout(width_px: int, height_px: int, *, paper="auto", dpi: float = DEF
     ``paper``: as :func:`parse_paper` returns (or its text). A paper is turned to
     landscape for an image wider than tall; the image is scaled to fit it, keeping its
     proportions. ``"auto"`` takes the first of :data:`AUTO_PAPERS` whose proportions are
-    within :data:`AUTO_TOLERANCE` of the image's, else the image's own size at ``dpi``.
+    within :data:`AUTO_TOLERANCE` of the image's, else the image's own size at ``dpi``,
+    shrunk (never stretched) to fit :data:`AUTO_MAX_MM` when it is larger.
 
     Examples
     --------
     >>> [round(v, 1) for v in page_layout(1700, 2400, paper="auto")]  # 0.708: A4
     [595.3, 841.9, 595.3, 840.4]
-    >>> [round(v, 1) for v in page_layout(1000, 2000, paper="auto", dpi=100)]  # 0.5: its own
-    [720.0, 1440.0, 720.0, 1440.0]
+    >>> [round(v, 1) for v in page_layout(500, 1000, paper="auto", dpi=100)]  # 0.5: its own
+    [360.0, 720.0, 360.0, 720.0]
+    >>> [round(v, 1) for v in page_layout(2300, 3400, paper="auto")]  # 0.68, too large: capped
+    [569.5, 841.9, 569.5, 841.9]
     """
     if isinstance(paper, str):
         paper = parse_paper(paper)
     if not (np.isfinite(dpi) and dpi > 0):
         raise InvalidParameterError(f"dpi must be positive, got {dpi!r}")
+    capped = paper == "auto"
     if paper == "auto":
         paper = _matching_paper(width_px, height_px)
     if paper is None or paper == "page":
         w = width_px / dpi * _POINTS_PER_INCH
         h = height_px / dpi * _POINTS_PER_INCH
+        if capped:
+            bw, bh = (v / _MM_PER_INCH * _POINTS_PER_INCH for v in AUTO_MAX_MM)
+            if (w > h) != (bw > bh):
+                bw, bh = bh, bw
+            shrink = min(1.0, bw / w, bh / h)
+            w, h = w * shrink, h * shrink
         return w, h, w, h
     pw, ph = (v / _MM_PER_INCH * _POINTS_PER_INCH for v in paper)
     if (width_px > height_px) != (pw > ph):
@@ -117,8 +133,10 @@ def page_dpi(width_px: int, height_px: int, *, paper="auto", dpi: float = DEFAUL
     --------
     >>> round(page_dpi(1654, 2339, paper="a4"))  # A4 at 200 dpi
     200
-    >>> page_dpi(1000, 2000, paper="auto", dpi=150)  # no paper matches: its own size
+    >>> page_dpi(600, 1200, paper="auto", dpi=150)  # no paper matches: its own size
     150.0
+    >>> round(page_dpi(2300, 3400, paper="auto"))  # no paper matches, too large to print
+    291
     """
     image_width_pt = page_layout(width_px, height_px, paper=paper, dpi=dpi)[2]
     return width_px / image_width_pt * _POINTS_PER_INCH
