@@ -188,6 +188,18 @@ def test_completion_of_values_and_files(tmp_path):
     assert _complete("imgtool filter --sobel in", tmp_path) == ["file,in"]
 
 
+def test_scan_mode_list_matches_the_library():
+    from imgtool.cli.scan_cmd import MODES
+    from imgtool.scan.enhance import MODES as LIBRARY_MODES
+
+    assert MODES == LIBRARY_MODES
+
+
+def test_kernel_takes_quiet_after_the_command():
+    r = run_cli(["kernel", "--sigma", "1", "-q"])
+    assert r.code == 0 and "radius" in r.text
+
+
 # -- messages --------------------------------------------------------------------------------
 
 def test_collision_message_shows_single_braces(tmp_path, png_file):

@@ -41,9 +41,9 @@ upright, and leaves it when unsure (off by default: see the README for its accur
 -o FILE.pdf puts every input's page into one PDF (page size from the page's aspect at
 --dpi, or A4/Letter with --aspect a4|letter).
 When no page is found the exit code is 5; --fallback full (default) still writes the whole
-photo (enhanced), --fallback skip writes nothing. --json prints one object per input:
-input, found, corners (TL, TR, BR, BL of the written page, in pixels of the upright input),
-size, aspect, rotate, output.""")
+photo (cleaned up in --mode), --fallback skip writes nothing. --json prints one object per
+input: input, found, corners (TL, TR, BR, BL of the written page, in pixels of the upright
+input), size, aspect, rotate, output.""")
 @click.option("--mode", type=click.Choice(MODES), default="color",
               show_default=True, help="How the flattened page is cleaned up (see below).")
 @click.option("--aspect", default="auto", show_default=True,
