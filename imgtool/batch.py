@@ -172,14 +172,18 @@ def plan(
     - otherwise ``output`` is a folder (created if needed): ``output/rel/name_for(source)``.
     """
     tasks: list[Task] = []
+    # a folder input means a folder output, however many images it holds
+    from_folder = any(rel is not None for _, rel in inputs)
     folder_mode = output is not None and not collect and output != "-" and (
         os.path.isdir(output) or output.endswith(("/", os.sep)) or len(inputs) > 1
+        or (from_folder and Path(output).suffix.lower() != ".pdf")
     )
-    if folder_mode and len(inputs) > 1 and Path(output).suffix.lower() in (
+    if folder_mode and (len(inputs) > 1 or from_folder) and Path(output).suffix.lower() in (
         ext for ext in IMAGE_EXTENSIONS
     ):
+        what = "several inputs need" if len(inputs) > 1 else "a folder input needs"
         raise InvalidParameterError(
-            f"{output}: several inputs need -o FOLDER (or -o FILE.pdf for scan), not one file"
+            f"{output}: {what} -o FOLDER (or -o FILE.pdf for scan), not one file"
         )
     if output == "-" and len(inputs) > 1 and not collect:
         raise InvalidParameterError("-o - (stdout) takes one input, or a PDF of all pages")
@@ -201,7 +205,7 @@ def plan(
             if key in seen:
                 raise InvalidParameterError(
                     f"{t.display} and {seen[key]} would both be written to {t.output}; "
-                    "use --name with {{stem}} and {{ext}} to tell them apart"
+                    "use --name with {stem} and {ext} to tell them apart"
                 )
             seen[key] = t.display
     return tasks
@@ -336,6 +340,8 @@ def run_task(settings: Settings, task: Task) -> Result:
                 task.index, task.display, task.output, "failed",
                 exit_code=int(exc.exit_code), error=message,
             )  # fmt: skip
+        except BrokenPipeError:
+            raise  # stdout's reader quit: the CLI stops quietly, no "internal error"
         except MemoryError:
             result = Result(
                 task.index, task.display, task.output, "failed", exit_code=ExitCode.INPUT,

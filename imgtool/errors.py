@@ -21,6 +21,7 @@ class ExitCode(enum.IntEnum):
     NO_PAGE = 5  #: scan: no page was found (``--fallback full`` still wrote the photo)
     PARTIAL = 6  #: batch: some inputs failed, the others were processed
     INTERRUPTED = 130  #: Ctrl-C
+    CLOSED_PIPE = 141  #: stdout's reader quit (128 + SIGPIPE, as a shell reports ``yes | head``)
 
 
 class ImgtoolError(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imgtool.cli.options import io_options, run_command
+from imgtool.cli.options import OptionalValues, io_options, rotate_option, run_command
 
 DEFAULT_NAME = "{stem}.edges.png"
 #: Names of imgtool.edges.METHODS, listed here so --help need not import numba
@@ -12,39 +12,23 @@ DEFAULT_NAME = "{stem}.edges.png"
 AUTO_METHODS = ("gradient_otsu", "gradient_percentile", "otsu", "median")
 
 
-class AutoOption(click.Command):
-    """Lets ``--auto`` take an optional METHOD without swallowing an input path.
-
-    ``--auto photo.jpg`` means the default method on photo.jpg; the next word is taken as
-    the method only when it names one (or is written ``--auto=NAME``).
-    """
-
-    def parse_args(self, ctx, args):
-        out, i = [], 0
-        while i < len(args):
-            arg = args[i]
-            if arg == "--":
-                out += args[i:]
-                break
-            if arg == "--auto":
-                nxt = args[i + 1] if i + 1 < len(args) else None
-                if nxt in AUTO_METHODS or _looks_like_method(nxt):
-                    out.append(f"--auto={nxt}")
-                    i += 2
-                    continue
-                out.append("--auto=default")
-            else:
-                out.append(arg)
-            i += 1
-        return super().parse_args(ctx, out)
-
-
 def _looks_like_method(word) -> bool:
     """A bare word that is no file (``--auto magic``): meant as a method, reported as unknown."""
     import os
 
-    return (word is not None and not word.startswith("-") and "." not in word
-            and os.sep not in word and not os.path.exists(word))
+    return (not word.startswith("-") and "." not in word and os.sep not in word
+            and not os.path.exists(word))
+
+
+class AutoOption(OptionalValues):
+    """Lets ``--auto`` take an optional METHOD without swallowing an input path.
+
+    ``--auto photo.jpg`` means the default method on photo.jpg; the next word is taken as
+    the method only when it names one, or is a bare word naming no file (reported as an
+    unknown method), or is written ``--auto=NAME``.
+    """
+
+    optional_values = {"--auto": (AUTO_METHODS, "default", _looks_like_method)}
 
 
 @click.command("edges", cls=AutoOption, epilog="""\b
@@ -67,9 +51,10 @@ The output is a 0/255 edge map (PNG by default).""")
 @click.option("--l1", is_flag=True, help="Gradient magnitude |gx|+|gy| instead of L2.")
 @click.option("--median-sigma", type=float, default=0.33, show_default=True,
               help="s of the median method.")
+@rotate_option(auto=False)
 @io_options(DEFAULT_NAME)
 @click.pass_context
-def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, **opts):
+def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, **opts):
     """Find edges with imgtool's Canny detector.
 
     \b
@@ -102,7 +87,8 @@ def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, **opts):
     if not 0 <= median_sigma < 1:
         raise InvalidParameterError(f"--median-sigma must be in [0, 1), got {median_sigma:g}")
     params = {"method": method, "low": low, "high": high, "sigma": sigma or None,
-              "norm": "l1" if l1 else "l2", "median_sigma": median_sigma}
+              "norm": "l1" if l1 else "l2", "median_sigma": median_sigma,
+              "rotate": int(rotate)}
     return run_command(ctx, "imgtool.cli.edges_cmd:process", params, opts,
                        default_name=DEFAULT_NAME)
 
@@ -134,4 +120,8 @@ def process(image, params, ctx):
     logging.getLogger("imgtool").info(
         "%s: method %s, low %.2f, high %.2f, edge pixels %.2f%%", ctx["display"],
         info["method"] or "fixed", info["low"], info["high"], 100 * info["edge_fraction"])
-    return Outcome(result, dict(info))
+    info = dict(info)
+    if params.get("rotate"):
+        result = np.ascontiguousarray(np.rot90(result, -params["rotate"] // 90))  # clockwise
+        info["rotate"] = params["rotate"]
+    return Outcome(result, info)

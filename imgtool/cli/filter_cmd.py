@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from imgtool.cli.options import io_options, run_command
+from imgtool.cli.options import OptionalValues, io_options, rotate_option, run_command
 
 STEP_OPTIONS = {"--gaussian": "gaussian", "--average": "average", "--laplacian": "laplacian",
                 "--sobel": "sobel"}
@@ -12,13 +12,17 @@ BORDERS = ("reflect101", "reflect", "replicate", "constant", "wrap")
 DEFAULT_NAME = "{stem}.filter.png"
 
 
-class OrderedSteps(click.Command):
+class OrderedSteps(OptionalValues):
     """Records the order in which the filter-step options appear on the command line.
 
     click groups repeated options into lists and loses their interleaving; the chain
     ``--average 5 --laplacian`` differs from ``--laplacian --average 5``, so the raw
-    order is kept in ``ctx.meta["steps"]``.
+    order is kept in ``ctx.meta["steps"]``. ``--laplacian`` takes the next word as its
+    value only when it is a number and names no file (:class:`OptionalValues`).
     """
+
+    # a bare number naming no file is meant as the value: '--laplacian 6' is refused as such
+    optional_values = {"--laplacian": (("4", "8"), "4", str.isdigit)}
 
     def parse_args(self, ctx, args):
         order = []
@@ -49,8 +53,9 @@ Alpha channels are passed through untouched.""")
               help="Smallest kernel weight kept, in (0, 1): sets the radius.")
 @click.option("--average", type=int, multiple=True, metavar="K",
               help="Box (mean) filter over a K x K window, K odd.")
-@click.option("--laplacian", type=click.Choice(["4", "8"]), is_flag=False, flag_value="4",
-              multiple=True, help="Laplacian with 4 (default) or 8 neighbours.")
+@click.option("--laplacian", type=click.Choice(["4", "8"]), multiple=True, metavar="[4|8]",
+              help="Laplacian with 4 (default) or 8 neighbours ('--laplacian=8' or "
+                   "'--laplacian 8').")
 @click.option("--sobel", is_flag=True, multiple=True, help="Sobel gradient magnitude.")
 @click.option("--l1", is_flag=True, help="Sobel magnitude as |gx|+|gy| instead of the L2 norm.")
 @click.option("--border", type=click.Choice(BORDERS), default="reflect101", show_default=True,
@@ -60,10 +65,11 @@ Alpha channels are passed through untouched.""")
 @click.option("--map", "mapping", type=click.Choice(["abs", "offset", "stretch"]),
               default="abs", show_default=True,
               help="How Laplacian/Sobel results are written to non-float formats.")
+@rotate_option(auto=False)
 @io_options(DEFAULT_NAME)
 @click.pass_context
 def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1, border, cval,
-                   mapping, **opts):
+                   mapping, rotate, **opts):
     """Filter images with imgtool's own Numba kernels.
 
     \b
@@ -93,7 +99,8 @@ def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1,
         if name == "average" and (k <= 0 or k % 2 == 0):
             raise InvalidParameterError(f"--average needs an odd size >= 1, got {k}")
     params = {"steps": steps, "sigma": sigma, "epsilon": epsilon, "border": border,
-              "cval": cval, "norm": "l1" if l1 else "l2", "mapping": mapping}
+              "cval": cval, "norm": "l1" if l1 else "l2", "mapping": mapping,
+              "rotate": int(rotate)}
     return run_command(ctx, "imgtool.cli.filter_cmd:process", params, opts,
                        default_name=DEFAULT_NAME)
 
@@ -128,6 +135,9 @@ def process(image, params, ctx):
     if alpha is not None:
         out = np.dstack([out if out.ndim == 3 else out[:, :, None], _to_dtype(alpha, out.dtype)])
     record = {"steps": [[n, v] for n, v in params["steps"]], "dtype": str(out.dtype)}
+    if params.get("rotate"):
+        out = np.ascontiguousarray(np.rot90(out, -params["rotate"] // 90))  # clockwise
+        record["rotate"] = params["rotate"]
     return Outcome(out, record)
 
 

@@ -6,12 +6,15 @@ import json
 
 import click
 
+from imgtool.cli.options import verbosity_options
+
 
 @click.command("kernel")
 @click.option("--sigma", type=float, required=True, help="Gaussian standard deviation (> 0).")
 @click.option("--epsilon", type=float, default=0.001, show_default=True,
               help="Smallest kernel weight kept, in (0, 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@verbosity_options
 def kernel_command(sigma, epsilon, as_json):
     """Print the radius, width, kept mass and weights of the Gaussian kernel.
 

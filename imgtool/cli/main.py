@@ -22,7 +22,8 @@ COMMANDS = {
 EPILOG = """\b
 Exit codes: 0 ok, 1 internal error (a bug), 2 bad usage or parameter,
 3 unreadable input, 4 output not written, 5 scan found no page,
-6 some inputs of a batch failed, 130 interrupted.
+6 some inputs of a batch failed, 130 interrupted, 141 stdout closed early
+(the reader of a pipe quit, as 'head' does).
 Run 'imgtool COMMAND --help' for a command's options."""
 
 
@@ -38,10 +39,22 @@ class LazyGroup(click.Group):
         module, attr = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # click would turn it into exit 1 on its own; main() reports it as a closed pipe
+            raise ClosedPipe from None
+
+
+class ClosedPipe(Exception):
+    """stdout's reader quit while imgtool wrote to it."""
+
 
 @click.group(
     cls=LazyGroup,
     epilog=EPILOG,
+    invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug; tracebacks).")
@@ -57,15 +70,11 @@ def cli(ctx, verbose, quiet):
       imgtool filter --gaussian --sigma 2 in.png -o out.png
       imgtool kernel --sigma 2                the Gaussian kernel imgtool would use
     """
-    ctx.ensure_object(dict)
-    ctx.obj["verbose"] = 0 if quiet else verbose
-    ctx.obj["quiet"] = quiet
-    if verbose and not quiet:  # imgtool logs only detail (INFO); the default shows none of it
-        import logging  # here: a few milliseconds of every command's start otherwise
+    from imgtool.cli.options import apply_verbosity
 
-        level = logging.DEBUG if verbose > 1 else logging.INFO
-        logging.basicConfig(level=level, format="imgtool: %(message)s", stream=sys.stderr,
-                            force=True)
+    apply_verbosity(ctx, verbose=verbose, quiet=quiet)
+    if ctx.invoked_subcommand is None:  # bare 'imgtool': the help, on stdout, exit 0
+        click.echo(ctx.get_help())
 
 
 def _verbose_requested(argv) -> bool:
@@ -100,8 +109,8 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         click.echo(f"imgtool: {exc}", err=True)
         code = exc.exit_code
-    except BrokenPipeError:
-        code = ExitCode.OUTPUT
+    except (BrokenPipeError, ClosedPipe):
+        code = _closed_pipe()
     except Exception as exc:
         if verbose:
             traceback.print_exc()
@@ -111,8 +120,27 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         # as it was for a caller in the same process; the console script exits next
         end_collection_pause(unfreeze=argv is not None)
-    sys.stdout.flush() if sys.stdout else None
+    try:
+        sys.stdout.flush() if sys.stdout else None
+    except BrokenPipeError:
+        code = _closed_pipe()
     sys.exit(int(code or 0))
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``imgtool ... -o - | head -c 10``): stop quietly with
+    the status a shell reports for a program killed by SIGPIPE, as ``cat`` and ``yes`` do.
+    Python ignores SIGPIPE and raises BrokenPipeError instead; stdout is pointed at
+    /dev/null so that flushing it at exit does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # stdout is not a file (a test's buffer)
+        pass
+    return ExitCode.CLOSED_PIPE
 
 
 def _on_sigterm(signum, frame):

@@ -12,6 +12,121 @@ import click
 from imgtool.errors import ExitCode, InvalidParameterError
 
 DEFAULT_MAX_MEGAPIXELS = 180.0  # kept equal to imgtool.io.read.DEFAULT_MAX_MEGAPIXELS
+#: Clockwise quarter turns --rotate accepts (the result is turned, as an image viewer does).
+ROTATIONS = ("0", "90", "180", "270")
+
+
+class Named(click.ParamType):
+    """A value that is one of some names or free text of a documented form (``--aspect
+    auto|a4|letter|W:H``). Shell completion offers the names; the command checks the value.
+
+    Completion is click's own for every parameter: a :class:`click.Choice` completes its
+    choices, a ``Named`` its names, and the inputs complete file names, so a new option of
+    either type completes with no more code.
+    """
+
+    name = "text"
+
+    def __init__(self, names, metavar: str):
+        self.names = tuple(names)
+        self.metavar = metavar
+
+    def get_metavar(self, param, ctx=None):
+        return self.metavar
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, str) else str(value)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(n) for n in self.names if n.startswith(incomplete.lower())]
+
+
+def verbosity_options(f):
+    """``-v``/``-q`` on a command, so that they work after the command name as well as
+    before it (``imgtool scan x.jpg -q``); they add to the group's own."""
+
+    def set_verbose(ctx, param, value):
+        if value:
+            apply_verbosity(ctx, verbose=value)
+        return value
+
+    def set_quiet(ctx, param, value):
+        if value:
+            apply_verbosity(ctx, quiet=True)
+        return value
+
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=set_quiet,
+                     help="Only errors on stderr (same as 'imgtool -q').")(f)
+    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=set_verbose,
+                     help="More detail on stderr (same as 'imgtool -v').")(f)
+    return f
+
+
+def apply_verbosity(ctx: click.Context, *, verbose: int = 0, quiet: bool = False) -> None:
+    """Record -v/-q in the context shared by the group and its command (counts add up; -q
+    wins) and show imgtool's log on stderr at the level asked for."""
+    obj = ctx.ensure_object(dict)
+    obj["verbose"] = obj.get("verbose", 0) + verbose
+    obj["quiet"] = obj.get("quiet", False) or quiet
+    if obj["quiet"]:
+        obj["verbose"] = 0
+    elif verbose:  # imgtool logs only detail (INFO); the default shows none of it
+        import logging  # here: a few milliseconds of every command's start otherwise
+
+        level = logging.DEBUG if obj["verbose"] > 1 else logging.INFO
+        logging.basicConfig(level=level, format="imgtool: %(message)s", stream=sys.stderr,
+                            force=True)
+
+
+def rotate_option(*, auto: bool):
+    """``--rotate``: turn the result clockwise by a quarter turn (scan also: ``auto``)."""
+    choices = ROTATIONS + (("auto",) if auto else ())
+    extra = (" 'auto' turns a page whose text runs sideways or upside down upright "
+             "(see 'How --rotate auto decides' in the README).") if auto else ""
+    return click.option("--rotate", type=click.Choice(choices), default="0",
+                        show_default=True,
+                        help="Turn the result clockwise by this many degrees." + extra)
+
+
+class OptionalValues(click.Command):
+    """Options whose value is optional (``--laplacian [4|8]``, ``--auto [METHOD]``) that
+    never take an input path as their value.
+
+    click would read the word after such an option as its value whatever it is, so
+    ``--laplacian in.png`` failed. Here the next word is the value only when it is one of
+    the option's values and no file or folder of that name exists; otherwise the option
+    gets its default. ``--laplacian=8`` is always read as a value.
+    ``optional_values`` maps each such option to ``(values, default, means_value)``, where
+    ``means_value(word)`` may accept more words than ``values`` (so that ``--auto magic``
+    is reported as an unknown method rather than as a missing file).
+    """
+
+    optional_values: dict = {}
+
+    def parse_args(self, ctx, args):
+        out, i = [], 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "--":
+                out += args[i:]
+                break
+            spec = self.optional_values.get(arg)
+            if spec is None:
+                out.append(arg)
+                i += 1
+                continue
+            values, default, means_value = spec
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if nxt is not None and not os.path.exists(nxt) and (
+                    nxt in values or (means_value is not None and means_value(nxt))):
+                out.append(f"{arg}={nxt}")
+                i += 2
+            else:
+                out.append(f"{arg}={default}")
+                i += 1
+        return super().parse_args(ctx, out)
 
 
 def io_options(default_name: str):
@@ -19,17 +134,20 @@ def io_options(default_name: str):
 
     def decorate(f):
         options = [
-            click.argument("inputs", nargs=-1, required=True, metavar="INPUT..."),
-            click.option("-o", "--output", metavar="PATH",
-                         help="Output file, folder (for several inputs), '-' for stdout, or a "
-                              "FILE.pdf collecting every result as one page. Default: next to "
-                              f"each input, named '{default_name}'."),
+            click.argument("inputs", nargs=-1, required=True, metavar="INPUT...",
+                           type=click.Path()),
+            click.option("-o", "--output", metavar="PATH", type=click.Path(),
+                         help="Output file; a folder (for several inputs, a folder input, or "
+                              "a name ending in '/'); '-' for stdout (in --format, default "
+                              "the command's own format); or a FILE.pdf collecting every "
+                              f"result as one page. Default: next to each input, named "
+                              f"'{default_name}'."),
             click.option("--name", "name_template", metavar="TEMPLATE",
                          help="Output file name for each input: {stem}, {name}, {ext}, "
                               f"{{index}} are replaced. Default: '{default_name}'."),
             click.option("--format", "fmt", metavar="FMT",
                          help="Output format when writing to stdout (png, jpg, tif, webp, "
-                              "bmp, pdf)."),
+                              "bmp, pdf); default: that of the default output name."),
             click.option("--overwrite", is_flag=True, help="Replace existing output files."),
             click.option("--skip-existing", is_flag=True,
                          help="Skip inputs whose output exists (resume an interrupted batch)."),
@@ -54,7 +172,7 @@ def io_options(default_name: str):
         ]
         for option in reversed(options):
             f = option(f)
-        return f
+        return verbosity_options(f)
 
     return decorate
 
@@ -80,19 +198,24 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
         raise InvalidParameterError("--format is for -o - (stdout); a file's extension names "
                                     "its format")
     inputs = batch.expand_inputs(opts["inputs"], recursive=opts["recursive"])
+    to_stdout = output == "-" or (output is None and any(s == "-" for s, _ in inputs))
+    if to_stdout and not fmt:  # the command's own format, that of its default output name
+        fmt = Path(default_name).suffix.lstrip(".")
     if sum(1 for s, _ in inputs if s == "-") > 1:
         raise InvalidParameterError("'-' (stdin) can be given only once")
     collect = writes_image and output is not None and (
         Path(output).suffix.lower() == ".pdf" or (output == "-" and (fmt or "").lower() == "pdf")
     ) and len(inputs) > 1
     template = opts["name_template"] or default_name
+    if opts["name_template"] and inputs:
+        _name(template, inputs[0][0], inputs)  # a bad --name is refused before any work
     if not writes_image:
         tasks = [batch.Task(i, s, None) for i, (s, _) in enumerate(inputs)]
     else:
         tasks = batch.plan(inputs, output, lambda src: _name(template, src, inputs),
                            collect=collect)
-    if output not in (None, "-") and not collect and len(tasks) > 1:
-        os.makedirs(output, exist_ok=True)
+    if output not in (None, "-") and not collect and any(t.output != output for t in tasks):
+        os.makedirs(output, exist_ok=True)  # a folder (batch.plan decided)
         for t in tasks:
             os.makedirs(os.path.dirname(t.output) or ".", exist_ok=True)
     if collect:
@@ -135,6 +258,10 @@ def _name(template: str, source: str, inputs) -> str:
         raise InvalidParameterError(f"--name {template!r}: bad template ({exc})") from None
     if not name or os.sep in name or name in (".", ".."):
         raise InvalidParameterError(f"--name {template!r} must give a plain file name")
+    if not Path(name).suffix:
+        raise InvalidParameterError(
+            f"--name {template!r} gives {name!r}, with no extension to choose the format "
+            "by; add one, e.g. '{stem}.png'")
     return name
 
 

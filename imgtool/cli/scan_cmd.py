@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
-from imgtool.cli.options import io_options, run_command
+from imgtool.cli.options import Named, io_options, rotate_option, run_command
 
 DEFAULT_NAME = "{stem}.scan.jpg"
 #: Long side of the preview a large JPEG is searched on while it decodes in full: kept equal
 #: to imgtool.scan.detection.DETECT_SIDE (not imported here: --help stays free of cv2).
 PREVIEW_SIDE = 1000
+#: imgtool.scan.enhance.MODES, listed here so --help need not import OpenCV (a test checks).
+MODES = ("color", "enhanced", "gray", "bw")
 
 
 def _parse_corners(text: str):
@@ -27,21 +29,30 @@ def _parse_corners(text: str):
 
 @click.command("scan", epilog="""\b
 Inputs: JPEG, PNG, TIFF, WebP, BMP, PNM, GIF and HEIC/HEIF (iPhone photos), upright by EXIF.
-Modes: color (the page as photographed, light white balance), gray (shading flattened,
-contrast stretched), bw (the scanned look for text: shading flattened, then Sauvola
-adaptive thresholding). Default output name: '{stem}.scan.jpg', '{stem}.scan.png' for bw.
+Modes:
+  color     the page as photographed, light white balance: for photos, covers, glossy print
+  enhanced  colour with shadows and shading flattened, hues kept ("magic colour"): for
+            colour documents (forms with stamps, highlighted notes, slides, whiteboards)
+  gray      shading flattened, contrast stretched: for text and drawings in one ink
+  bw        the scanned look for text: gray, then Sauvola adaptive thresholding
+Default output name: '{stem}.scan.jpg', '{stem}.scan.png' for bw; with -o - (stdout)
+the same format (JPEG, PNG for bw) unless --format says otherwise.
+--rotate turns the finished page clockwise; --rotate auto turns it so that its text is
+upright, and leaves it when unsure (off by default: see the README for its accuracy).
 -o FILE.pdf puts every input's page into one PDF, in input order (folders in natural
 order: page2 before page10); --paper sets the paper: auto (default) puts a page whose
 proportions are within 3% of A4 or Letter on that paper, any other page is its own size at
 --dpi, shrunk to fit 215.9 x 297 mm when larger. Colour and gray pages are JPEG
 (--quality), bw pages 1-bit CCITT G4.
 When no page is found the exit code is 5; --fallback full (default) still writes the whole
-photo (enhanced; in a PDF, in that input's place), --fallback skip writes nothing (the
-page is left out of a PDF, and the summary says so). --json prints one object per input:
-input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, aspect, output.""")
-@click.option("--mode", type=click.Choice(["color", "gray", "bw"]), default="color",
-              show_default=True, help="How the flattened page is cleaned up.")
-@click.option("--aspect", default="auto", show_default=True, metavar="auto|a4|letter|W:H",
+photo (cleaned up in --mode; in a PDF, in that input's place), --fallback skip writes
+nothing (the page is left out of a PDF, and the summary says so). --json prints one object
+per input: input, found, corners (TL, TR, BR, BL of the written page, in pixels of the
+upright input), size, aspect, rotate, output.""")
+@click.option("--mode", type=click.Choice(MODES), default="color",
+              show_default=True, help="How the flattened page is cleaned up (see below).")
+@click.option("--aspect", default="auto", show_default=True,
+              type=Named(("auto", "a4", "letter"), "auto|a4|letter|W:H"),
               help="Page proportions: recovered from the perspective, or fixed (a warning "
                    "when that stretches the page more than 3%).")
 @click.option("--corners", default=None, metavar='"x,y x,y x,y x,y"',
@@ -56,7 +67,8 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
                    "size, and recorded in PNG, JPEG and TIFF files (a page on paper records "
                    "the resolution that prints it at that size).")
 @click.option("--paper", default="auto", show_default=True,
-              metavar="auto|page|a4|letter|legal|WxH{mm,in}",
+              type=Named(("auto", "page", "a4", "letter", "legal"),
+                         "auto|page|a4|letter|legal|WxH{mm,in}"),
               help="PDF paper: the page fitted onto it (scaled, centred, never stretched); "
                    "auto: A4 or Letter when the page's proportions are within 3% of one, "
                    "else its own size at --dpi, shrunk to fit 215.9 x 297 mm when larger "
@@ -67,10 +79,11 @@ input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, asp
 @click.option("--focal", type=click.FloatRange(min=1, max=2000), default=None, metavar="MM",
               help="The camera's 35 mm-equivalent focal length, for --aspect auto "
                    "[default: from EXIF, else estimated from the corners].")
+@rotate_option(auto=True)
 @io_options(DEFAULT_NAME)
 @click.pass_context
 def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, dpi, paper,
-                 title, no_refine, focal, **opts):
+                 title, no_refine, focal, rotate, **opts):
     """Find the page in each photo, flatten it to its true proportions and clean it up.
 
     \b
@@ -78,6 +91,7 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
       imgtool scan --mode bw photo.jpg -o page.png
       imgtool scan a.jpg b.jpg c.jpg -o pages.pdf
       imgtool scan --json --detect-only photo.jpg  corners only, as JSON
+      imgtool scan --rotate auto --mode enhanced sideways.jpg
     """
     from imgtool.errors import InvalidParameterError
     from imgtool.io.pdf import parse_paper
@@ -90,11 +104,14 @@ def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, d
     points = _parse_corners(corners) if corners else None
     if detect_only and opts["output"]:
         raise InvalidParameterError("--detect-only writes no image; drop -o")
+    if detect_only and rotate != "0":
+        raise InvalidParameterError("--rotate turns the written page; --detect-only writes none")
     name = opts["name_template"] or ("{stem}.scan.png" if mode == "bw" else DEFAULT_NAME)
     opts["name_template"] = name
     params = {"mode": mode, "aspect": aspect_value, "corners": points, "fallback": fallback,
               "detect_only": detect_only, "debug_dir": debug_dir, "refine": not no_refine,
-              "focal_35mm": focal, "paper": paper_value, "dpi": dpi}
+              "focal_35mm": focal, "paper": paper_value, "dpi": dpi,
+              "rotate": rotate if rotate == "auto" else int(rotate)}
     pdf = {"dpi": dpi, "paper": paper_value, **({"title": title} if title is not None else {})}
     if detect_only and not opts["as_json"]:
         opts["as_json"] = True  # corners are the only result: print them
@@ -143,8 +160,11 @@ def process(image, params, ctx):
         else:
             result = scanner.scan(image, mode=params["mode"], aspect=params["aspect"],
                                   corners=corners, fallback=params["fallback"],
-                                  refine=params["refine"], focal=focal, debug=debug)
+                                  refine=params["refine"], focal=focal,
+                                  rotate=params.get("rotate", 0), debug=debug)
         record = result.to_record()
+        if not params["detect_only"]:
+            record["rotate"] = result.rotation
         page = None if params["detect_only"] else result.page
         if page is not None and result.found and params["aspect"].lower() != "auto":
             _warn_if_stretched(result, size, focal)

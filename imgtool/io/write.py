@@ -223,8 +223,7 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
     """
     check_output(path, overwrite=overwrite, inputs=inputs)
     if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _write_all(sys.stdout.buffer, data)
         return
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
@@ -251,6 +250,19 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def _write_all(stream, data: bytes) -> None:
+    """Write every byte to ``stream`` and flush. A buffered writer may return a short count
+    when its pipe closes mid-write, without raising; writing the rest then raises
+    BrokenPipeError, instead of stopping short in silence."""
+    view = memoryview(data)
+    while view:
+        n = stream.write(view)
+        if n is None or n <= 0:  # a non-blocking stream that took nothing; rare
+            raise OutputError("-: cannot write to stdout")
+        view = view[n:]
+    stream.flush()
 
 
 def write_image(

@@ -17,7 +17,8 @@ pipeline order (each imports only from those before it, see ``tests/test_scan_la
   (:func:`refine_corners`);
 - :mod:`~imgtool.scan.aspect`: the page's true aspect ratio and output size;
 - :mod:`~imgtool.scan.warp`: flattening (:func:`warp_page`);
-- :mod:`~imgtool.scan.enhance`: colour, gray, black and white.
+- :mod:`~imgtool.scan.enhance`: colour, enhanced colour, gray, black and white;
+- :mod:`~imgtool.scan.orientation`: which way up the text runs (``rotate="auto"``).
 
 Inside the package a name starting with ``_`` is private to its module; a module's plain names
 may be used by the modules after it, and its ``__all__`` lists what users may rely on.
@@ -36,11 +37,16 @@ from imgtool.errors import InvalidParameterError, NoPageError
 from imgtool.io import Photo
 from imgtool.scan.aspect import output_size, parse_aspect, resolve_aspect
 from imgtool.scan.enhance import MODES, enhance
+from imgtool.scan.orientation import rotate_clockwise
 from imgtool.scan.quad import order_corners
 from imgtool.scan.refine import refine_corners
 from imgtool.scan.warp import warp_page
 
 FALLBACKS = ("full", "skip")
+#: How far (share of the photo's width or height) a given corner may lie beyond the photo's
+#: edge: a page corner cut off by the frame is a few percent out; farther means corners
+#: measured on another image (a preview, the photo before EXIF rotation).
+CORNER_MARGIN = 0.25
 
 
 @dataclass
@@ -54,6 +60,7 @@ class ScanResult:
     aspect: float | None  #: width / height of the page
     mode: str = "color"
     source: str | None = None  #: which detector proposed the corners ("user" if given)
+    rotation: int = 0  #: clockwise degrees the page was turned (``rotate``)
 
     def to_record(self) -> dict:
         """The JSON-able fields: found, corners (rounded to 0.1 px), size, aspect."""
@@ -94,6 +101,7 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
     source = "user"
     if corners is not None:
         quad = order_corners(corners)
+        _check_corners_near(quad, w, h)
     else:
         if found is None:
             return ScanResult(None, False, None, None, None)
@@ -110,7 +118,7 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
 
 def scan(image, *, mode: str = "color", aspect="auto", corners=None,
          fallback: str = "full", refine: bool = True, focal: float | None = None,
-         debug: dict | None = None) -> ScanResult:
+         rotate: int | str = 0, debug: dict | None = None) -> ScanResult:
     """Scan a photo of a page: find it, flatten it to its true proportions, clean it up.
 
     Parameters
@@ -120,7 +128,7 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
         photo from :func:`imgtool.io.read_photo`: its EXIF focal length is used unless
         ``focal`` is given, and a photo read with ``preview`` is searched on its preview
         while its full image is still decoding (then refined on the full image).
-    mode : {"color", "gray", "bw"}
+    mode : {"color", "enhanced", "gray", "bw"}
         See :func:`imgtool.scan.enhance.enhance`.
     aspect : str or float
         ``"auto"`` (recovered from the perspective), ``"a4"``, ``"letter"``, ``"W:H"``.
@@ -135,6 +143,11 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
         The camera's focal length in pixels (:func:`imgtool.io.read_photo` reads it from
         EXIF). With it the aspect ratio no longer depends on estimating ``f`` from the
         corners; see :func:`imgtool.scan.aspect.page_aspect`.
+    rotate : {0, 90, 180, 270, "auto"}
+        Turn the finished page clockwise by this many degrees; ``"auto"`` by the turn
+        :func:`imgtool.scan.orientation.text_orientation` finds (0 when unsure). The
+        result's ``size``, ``aspect`` and ``corners`` then describe the page as turned:
+        ``corners[0]`` is the photo pixel that became the page's top-left corner.
     debug : dict, optional
         Receives intermediate pictures (name -> image).
 
@@ -156,6 +169,8 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
     """
     if mode not in MODES:
         raise InvalidParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if rotate != "auto" and str(rotate) not in ("0", "90", "180", "270"):
+        raise InvalidParameterError(f"rotate must be 0, 90, 180, 270 or 'auto', got {rotate!r}")
     if fallback not in FALLBACKS:
         raise InvalidParameterError(f"fallback must be 'full' or 'skip', got {fallback!r}")
     parse_aspect(aspect)
@@ -178,7 +193,30 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
     size = output_size(quad, ratio)
     page = warp_page(image, quad, size)
     page = enhance(page, mode, overwrite=True)  # the page is ours: no second copy
-    return ScanResult(page, result.found, result.corners, size, ratio, mode, result.source)
+    if rotate == "auto":
+        from imgtool.scan.orientation import text_orientation
+
+        rotate = text_orientation(page).rotate
+    turns = int(rotate) // 90
+    corners = result.corners
+    if turns:
+        page = rotate_clockwise(page, 90 * turns)
+        corners = None if corners is None else np.roll(corners, turns, axis=0)
+        if turns % 2:
+            size, ratio = (size[1], size[0]), 1.0 / ratio
+    return ScanResult(page, result.found, corners, size, ratio, mode, result.source,
+                      90 * turns)
+
+
+def _check_corners_near(quad: np.ndarray, w: int, h: int) -> None:
+    """Refuse given corners far outside the photo (:data:`CORNER_MARGIN`)."""
+    mx, my = CORNER_MARGIN * w, CORNER_MARGIN * h
+    for x, y in quad:
+        if not (-mx <= x <= w + mx and -my <= y <= h + my):
+            raise InvalidParameterError(
+                f"corner ({x:g}, {y:g}) lies far outside the {w}x{h} photo (more than "
+                f"{CORNER_MARGIN:.0%} of its size beyond the edge); corners are pixels of "
+                "the EXIF-upright photo")
 
 
 def _as_photo(image, focal):
