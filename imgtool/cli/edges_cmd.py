@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from imgtool.cli.options import io_options, run_command
+from imgtool.cli.tiled_run import TILE_HELP, run_both
 
 DEFAULT_NAME = "{stem}.edges.png"
+#: The default name of a result made in tiles (``--tile``): a tiled BigTIFF.
+TILED_NAME = "{stem}.edges.tif"
 #: Names of imgtool.edges.METHODS, listed here so --help need not import numba
 #: (tests check the two agree).
 AUTO_METHODS = ("gradient_otsu", "gradient_percentile", "otsu", "median")
@@ -67,9 +70,11 @@ The output is a 0/255 edge map (PNG by default).""")
 @click.option("--l1", is_flag=True, help="Gradient magnitude |gx|+|gy| instead of L2.")
 @click.option("--median-sigma", type=float, default=0.33, show_default=True,
               help="s of the median method.")
+@click.option("--tile", type=click.IntRange(min=1), default=None, metavar="SIZE",
+              help=TILE_HELP)
 @io_options(DEFAULT_NAME)
 @click.pass_context
-def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, **opts):
+def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, tile, **opts):
     """Find edges with imgtool's Canny detector.
 
     \b
@@ -103,8 +108,9 @@ def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, **opts):
         raise InvalidParameterError(f"--median-sigma must be in [0, 1), got {median_sigma:g}")
     params = {"method": method, "low": low, "high": high, "sigma": sigma or None,
               "norm": "l1" if l1 else "l2", "median_sigma": median_sigma}
-    return run_command(ctx, "imgtool.cli.edges_cmd:process", params, opts,
-                       default_name=DEFAULT_NAME)
+    return run_both(ctx, "edges", params, opts, tile, TILED_NAME,
+                    lambda o: run_command(ctx, "imgtool.cli.edges_cmd:process", params, o,
+                                          default_name=DEFAULT_NAME))
 
 
 def process(image, params, ctx):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from imgtool.cli.options import io_options, run_command
+from imgtool.cli.tiled_run import TILE_HELP, run_both
 
 STEP_OPTIONS = {"--gaussian": "gaussian", "--average": "average", "--laplacian": "laplacian",
                 "--sobel": "sobel"}
 BORDERS = ("reflect101", "reflect", "replicate", "constant", "wrap")
 DEFAULT_NAME = "{stem}.filter.png"
+#: The default name of a result made in tiles (``--tile``): a tiled BigTIFF.
+TILED_NAME = "{stem}.filter.tif"
 
 
 class OrderedSteps(click.Command):
@@ -60,10 +63,12 @@ Alpha channels are passed through untouched.""")
 @click.option("--map", "mapping", type=click.Choice(["abs", "offset", "stretch"]),
               default="abs", show_default=True,
               help="How Laplacian/Sobel results are written to non-float formats.")
+@click.option("--tile", type=click.IntRange(min=1), default=None, metavar="SIZE",
+              help=TILE_HELP)
 @io_options(DEFAULT_NAME)
 @click.pass_context
 def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1, border, cval,
-                   mapping, **opts):
+                   mapping, tile, **opts):
     """Filter images with imgtool's own Numba kernels.
 
     \b
@@ -94,8 +99,9 @@ def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1,
             raise InvalidParameterError(f"--average needs an odd size >= 1, got {k}")
     params = {"steps": steps, "sigma": sigma, "epsilon": epsilon, "border": border,
               "cval": cval, "norm": "l1" if l1 else "l2", "mapping": mapping}
-    return run_command(ctx, "imgtool.cli.filter_cmd:process", params, opts,
-                       default_name=DEFAULT_NAME)
+    return run_both(ctx, "filter", params, opts, tile, TILED_NAME,
+                    lambda o: run_command(ctx, "imgtool.cli.filter_cmd:process", params, o,
+                                          default_name=DEFAULT_NAME))
 
 
 def process(image, params, ctx):

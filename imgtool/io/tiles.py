@@ -27,6 +27,8 @@ from imgtool.errors import InputError, OutputError
 TILED_OUTPUTS = (".tif", ".tiff", ".zarr")
 
 _DTYPES = (np.uint8, np.uint16, np.float32)
+_SMALLEST_LARGE_FILE = 4 << 20
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
 
 
 def is_zarr(path: str | os.PathLike) -> bool:
@@ -37,8 +39,8 @@ def is_zarr(path: str | os.PathLike) -> bool:
 
 
 def image_shape(path: str | os.PathLike) -> tuple[int, ...] | None:
-    """The ``(H, W[, C])`` shape of a TIFF or zarr image from its header, or None for other
-    formats (and for files that are not readable images: the reader then reports why)."""
+    """The ``(H, W[, C])`` shape of a TIFF (of 4 MB or more) or zarr image from its header;
+    None for other files (and for unreadable ones: the reader then reports why)."""
     try:
         if is_zarr(path):
             import zarr
@@ -46,7 +48,10 @@ def image_shape(path: str | os.PathLike) -> tuple[int, ...] | None:
             return tuple(zarr.open_array(str(path), mode="r").shape)
         with open(path, "rb") as f:
             magic = f.read(4)
-        if magic not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            size = os.fstat(f.fileno()).st_size
+        # tifffile is imported only for files that may be large (a 100-megapixel image is
+        # rarely below 4 MB): a one-shot command on a small TIFF does not pay for it
+        if size < _SMALLEST_LARGE_FILE or magic not in _TIFF_MAGIC:
             return None
         import tifffile
 
@@ -86,10 +91,7 @@ class TileSource:
                 level = series.levels[0]
                 store = zarr.open_array(level.aszarr(), mode="r")
                 rgb = level.keyframe.photometric == tifffile.PHOTOMETRIC.RGB
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.close()
-            raise InputError(f"{name}: cannot read as a tiled TIFF or zarr array ({exc})") from None
-        except Exception as exc:  # tifffile and zarr raise their own error classes
+        except Exception as exc:  # noqa: BLE001 - tifffile and zarr raise their own errors
             self.close()
             raise InputError(f"{name}: cannot read as a tiled TIFF or zarr array ({exc})") from None
         shape = tuple(store.shape)
@@ -102,6 +104,11 @@ class TileSource:
         if 0 in shape:
             self.close()
             raise InputError(f"{name}: image is empty (shape {shape})")
+        try:  # decode one pixel now: a codec that is missing or broken data says so here
+            store[(0,) * len(shape)]
+        except Exception as exc:  # noqa: BLE001 - tifffile and zarr raise their own errors
+            self.close()
+            raise InputError(f"{name}: cannot decode ({exc})") from None
         dtype = np.dtype(store.dtype)
         if dtype not in _DTYPES and dtype != np.float64:
             self.close()
