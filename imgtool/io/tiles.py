@@ -61,6 +61,25 @@ def image_shape(path: str | os.PathLike) -> tuple[int, ...] | None:
         return None
 
 
+def decode_tiff(data: bytes) -> np.ndarray | None:
+    """The first image of a TIFF in memory, decoded by tifffile, in BGR(A) order; None if
+    tifffile cannot decode it either."""
+    import io
+
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.series[0].levels[0]
+            image = page.asarray()
+            rgb = page.keyframe.photometric == tifffile.PHOTOMETRIC.RGB
+    except Exception:  # noqa: BLE001 - the caller reports the file as not decodable
+        return None
+    if rgb and image.ndim == 3 and image.shape[2] in (3, 4):
+        image = image[:, :, [2, 1, 0, 3][: image.shape[2]]]
+    return image
+
+
 class TileSource:
     """An image on disk as a lazy dask array (``.array``); close it when done.
 
