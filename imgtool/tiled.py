@@ -154,13 +154,17 @@ def store(x, writer) -> None:
 
 
 class _call:
-    """A picklable ``fn(block, *args, **kwargs)`` (a lambda would not be)."""
+    """A picklable ``fn(block, *args, **kwargs)`` (a lambda would not be), whose kernels run
+    on one thread: dask already runs one tile per core."""
 
     def __init__(self, fn, *args, **kwargs):
         self.fn, self.args, self.kwargs = fn, args, kwargs
 
     def __call__(self, block):
-        return self.fn(block, *self.args, **self.kwargs)
+        from imgtool.kernels._jit import at_most_threads
+
+        with at_most_threads(1):
+            return self.fn(block, *self.args, **self.kwargs)
 
 
 def _derivative_dtype(x):
@@ -259,9 +263,12 @@ def _box_strip(src, table, colidx, sy, sx, code, cval, rows):
                                               flat.dtype)])
     table = np.concatenate([table, np.zeros(height + 2 * ry - table.size, table.dtype)])
     out = np.empty_like(flat)
-    kernels.box_sum_mean(flat, channels, ry, sx // 2, table, colidx,
-                         filters._cval_for(flat.dtype, cval), np.empty(0, np.float64), False,
-                         1, out)
+    from imgtool.kernels._jit import at_most_threads
+
+    with at_most_threads(1):
+        kernels.box_sum_mean(flat, channels, ry, sx // 2, table, colidx,
+                             filters._cval_for(flat.dtype, cval), np.empty(0, np.float64),
+                             False, 1, out)
     return out[:rows].reshape((rows,) + shape[1:])
 
 
@@ -276,7 +283,7 @@ def detect_edges(x, writer, *, method: str | None = "gradient_otsu", low: float 
 
     The edge map is the one the in-memory call gives, bit for bit (see the module docstring
     for the three passes). Memory holds a few tiles and their halos, one histogram, and
-    per-tile label tables; the ridge magnitudes go to a compressed zarr array in a temporary
+    per-tile label tables; the ridge magnitudes go to an uncompressed zarr array in a temporary
     folder (in ``scratch``, default the system's), removed at the end.
 
     Parameters
@@ -389,8 +396,9 @@ def _ridge_pass(grey, path, t, method, sigma, norm, epsilon):
     ridge = _map_overlap(grey, _call(_ridge_block, sigma, epsilon, l2), (halo, halo),
                          "reflect101", np.dtype(np.float32), t).rechunk((t, t))
     h, w = grey.shape
+    # uncompressed: the ridge of a textured image hardly compresses, and costs time to try
     target = zarr.create_array(path, shape=(h, w), chunks=(t, t), dtype=np.float32,
-                               fill_value=0)
+                               fill_value=0, compressors=None)
     tasks = [da.store(ridge, target, lock=False, compute=False)]
     if method in ("gradient_otsu", "gradient_percentile"):
         row_step = max(1, h * w // edges._HIST_SAMPLES)
