@@ -343,7 +343,7 @@ def detect_edges(x, writer, *, method: str | None = "gradient_otsu", low: float 
         gaussian_radius(sigma, epsilon)  # checks epsilon
     t = _tile_of(x, tile)
     grey = _grey(x)
-    folder = tempfile.mkdtemp(prefix="imgtool-tiles-", dir=scratch)
+    folder = tempfile.mkdtemp(prefix=".imgtool-tiles-", dir=scratch)
     try:
         ridge_path = os.path.join(folder, "ridge.zarr")
         ridge, hist = _ridge_pass(grey, ridge_path, t, method, sigma, norm, epsilon)
@@ -520,7 +520,7 @@ def _tile_components(ridge, i, j, t, lo, hi):
     strong = np.zeros(n + 1, bool)
     strong[labels[block > hi]] = True
     strong[0] = False
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1).astype(np.int32)  # < tile**2
     sides = (labels[0].copy(), labels[-1].copy(), labels[:, 0].copy(), labels[:, -1].copy())
     return n, strong, sizes, sides
 

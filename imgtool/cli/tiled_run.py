@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import click
 
@@ -50,6 +49,7 @@ def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs
               default_name: str) -> int:
     """Run ``command`` ("filter" or "edges") on every input in tiles; return the exit code."""
     from imgtool.batch import plan
+    from imgtool.cli.options import _name as name_for
     from imgtool.tiled import DEFAULT_TILE
 
     quiet = ctx.obj.get("quiet", False) if ctx.obj else False
@@ -58,7 +58,7 @@ def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs
         raise InvalidParameterError("a tiled result cannot go to standard output; give -o "
                                     "OUT.tif or OUT.zarr")
     template = opts["name_template"] or default_name
-    tasks = plan(inputs, output, lambda src: _name(template, src))
+    tasks = plan(inputs, output, lambda src: name_for(template, src, inputs))
     if output is not None and len(tasks) > 1:
         for t in tasks:
             os.makedirs(os.path.dirname(t.output) or ".", exist_ok=True)
@@ -71,7 +71,7 @@ def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs
             record["status"] = "skipped"
         else:
             try:
-                record.update(_run_one(command, task, params, opts, tile))
+                record.update(_run_one(command, task, params, opts, tile, quiet))
             except ImgtoolError as exc:
                 failed.append(exc)
                 record.update(status="failed", output=None, error=str(exc))
@@ -88,52 +88,56 @@ def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs
     return ExitCode.PARTIAL
 
 
-def _name(template, source):
-    p = Path(source)
-    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
-    try:
-        return template.format(stem=stem, name=p.name, ext=p.suffix.lstrip("."), index=0)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise InvalidParameterError(f"--name {template!r}: bad template ({exc})") from None
+def _run_one(command, task, params, opts, tile, quiet) -> dict:
+    import contextlib
+    import sys
 
-
-def _run_one(command, task, params, opts, tile) -> dict:
-    from imgtool import tiled
-    from imgtool.io.tiles import open_tiles, tile_writer
+    from imgtool.io.tiles import open_tiles
 
     if not os.path.exists(task.source):
         raise InputError(f"{task.source}: no such file")
+    progress = contextlib.nullcontext()
+    if not quiet and sys.stderr is not None and sys.stderr.isatty():
+        from dask.diagnostics import ProgressBar
+
+        progress = ProgressBar(out=sys.stderr)
+    with open_tiles(task.source, tile) as source, progress:
+        return _compute(command, source.array, task, params, opts, tile)
+
+
+def _compute(command, x, task, params, opts, tile) -> dict:
+    from imgtool import tiled
+    from imgtool.io.tiles import tile_writer
+
     writer = None
-    with open_tiles(task.source, tile) as source:
-        x = source.array
-        try:
-            if command == "filter":
-                y, record = _filter_chain(x, params, tile)
-                writer = tile_writer(task.output, y.shape, y.dtype, _tiff_tile(tile),
-                                     overwrite=opts["overwrite"], inputs=[task.source])
-                tiled.store(y, writer)
-            else:
-                if x.ndim == 3 and x.shape[2] == 4:
-                    x = x[:, :, :3]
-                writer = tile_writer(task.output, x.shape[:2], "uint8", _tiff_tile(tile),
-                                     overwrite=opts["overwrite"], inputs=[task.source])
-                kwargs = {"sigma": params["sigma"], "norm": params["norm"],
-                          "median_sigma": params["median_sigma"], "tile": tile,
-                          "scratch": os.path.dirname(os.path.abspath(task.output))}
-                method = params["method"]
-                if method is None:
-                    kwargs.update(method=None, low=params["low"], high=params["high"])
-                elif method != "default":
-                    kwargs["method"] = method
-                try:
-                    record = tiled.detect_edges(x, writer, **kwargs)
-                except InvalidParameterError as exc:  # found in the pixels (NaN): the input's
-                    raise InputError(f"{task.source}: {exc}") from None
-            writer.commit()
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
+    try:
+        if command == "filter":
+            y, record = _filter_chain(x, params, tile)
+            writer = tile_writer(task.output, y.shape, y.dtype, _tiff_tile(tile),
+                                 overwrite=opts["overwrite"], inputs=[task.source])
+            tiled.store(y, writer)
+        else:
+            if x.ndim == 3 and x.shape[2] == 4:
+                x = x[:, :, :3]
+            writer = tile_writer(task.output, x.shape[:2], "uint8", _tiff_tile(tile),
+                                 overwrite=opts["overwrite"], inputs=[task.source])
+            kwargs = {"sigma": params["sigma"], "norm": params["norm"],
+                      "median_sigma": params["median_sigma"], "tile": tile,
+                      "scratch": os.path.dirname(os.path.abspath(task.output))}
+            method = params["method"]
+            if method is None:
+                kwargs.update(method=None, low=params["low"], high=params["high"])
+            elif method != "default":
+                kwargs["method"] = method
+            try:
+                record = tiled.detect_edges(x, writer, **kwargs)
+            except InvalidParameterError as exc:  # found in the pixels (NaN): the input's
+                raise InputError(f"{task.source}: {exc}") from None
+        writer.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     return record
 
 
