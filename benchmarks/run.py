@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ["filters", "edges", "scan", "synth", "batch", "orientation"]
+MODULES = ["filters", "edges", "scan", "synth", "batch", "orientation", "tiled"]
 
 
 def main(argv: list[str]) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import click
 
 from imgtool.cli.options import OptionalValues, io_options, rotate_option, run_command
+from imgtool.cli.tiled_run import TILE_HELP, run_both
 
 DEFAULT_NAME = "{stem}.edges.png"
+#: The default name of a result made in tiles (``--tile``): a tiled BigTIFF.
+TILED_NAME = "{stem}.edges.tif"
 #: Names of imgtool.edges.METHODS, listed here so --help need not import numba
 #: (tests check the two agree).
 AUTO_METHODS = ("gradient_otsu", "gradient_percentile", "otsu", "median")
@@ -51,10 +54,12 @@ The output is a 0/255 edge map (PNG by default).""")
 @click.option("--l1", is_flag=True, help="Gradient magnitude |gx|+|gy| instead of L2.")
 @click.option("--median-sigma", type=float, default=0.33, show_default=True,
               help="s of the median method.")
+@click.option("--tile", type=click.IntRange(min=1), default=None, metavar="SIZE",
+              help=TILE_HELP)
 @rotate_option(auto=False)
 @io_options(DEFAULT_NAME)
 @click.pass_context
-def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, **opts):
+def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, tile, **opts):
     """Find edges with imgtool's Canny detector.
 
     \b
@@ -89,8 +94,9 @@ def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, **opts)
     params = {"method": method, "low": low, "high": high, "sigma": sigma or None,
               "norm": "l1" if l1 else "l2", "median_sigma": median_sigma,
               "rotate": int(rotate)}
-    return run_command(ctx, "imgtool.cli.edges_cmd:process", params, opts,
-                       default_name=DEFAULT_NAME)
+    return run_both(ctx, "edges", params, opts, tile, TILED_NAME,
+                    lambda o: run_command(ctx, "imgtool.cli.edges_cmd:process", params, o,
+                                          default_name=DEFAULT_NAME))
 
 
 def process(image, params, ctx):

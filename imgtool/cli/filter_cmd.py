@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from imgtool.cli.options import OptionalValues, io_options, rotate_option, run_command
+from imgtool.cli.tiled_run import TILE_HELP, run_both
 
 STEP_OPTIONS = {"--gaussian": "gaussian", "--average": "average", "--laplacian": "laplacian",
                 "--sobel": "sobel"}
 BORDERS = ("reflect101", "reflect", "replicate", "constant", "wrap")
 DEFAULT_NAME = "{stem}.filter.png"
+#: The default name of a result made in tiles (``--tile``): a tiled BigTIFF.
+TILED_NAME = "{stem}.filter.tif"
 
 
 class OrderedSteps(OptionalValues):
@@ -65,11 +68,13 @@ Alpha channels are passed through untouched.""")
 @click.option("--map", "mapping", type=click.Choice(["abs", "offset", "stretch"]),
               default="abs", show_default=True,
               help="How Laplacian/Sobel results are written to non-float formats.")
+@click.option("--tile", type=click.IntRange(min=1), default=None, metavar="SIZE",
+              help=TILE_HELP)
 @rotate_option(auto=False)
 @io_options(DEFAULT_NAME)
 @click.pass_context
 def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1, border, cval,
-                   mapping, rotate, **opts):
+                   mapping, rotate, tile, **opts):
     """Filter images with imgtool's own Numba kernels.
 
     \b
@@ -101,8 +106,9 @@ def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1,
     params = {"steps": steps, "sigma": sigma, "epsilon": epsilon, "border": border,
               "cval": cval, "norm": "l1" if l1 else "l2", "mapping": mapping,
               "rotate": int(rotate)}
-    return run_command(ctx, "imgtool.cli.filter_cmd:process", params, opts,
-                       default_name=DEFAULT_NAME)
+    return run_both(ctx, "filter", params, opts, tile, TILED_NAME,
+                    lambda o: run_command(ctx, "imgtool.cli.filter_cmd:process", params, o,
+                                          default_name=DEFAULT_NAME))
 
 
 def process(image, params, ctx):

@@ -110,16 +110,25 @@ def _parse_bmp(d: bytes) -> Header:
 
 
 def _parse_tiff(d: bytes) -> Header:
+    """Classic TIFF (12-byte IFD entries) and BigTIFF (``II+``: 8-byte offsets and counts,
+    20-byte entries)."""
     end = "<" if d[:2] == b"II" else ">"
-    (offset,) = struct.unpack(end + "I", d[4:8])
-    (count,) = struct.unpack(end + "H", d[offset : offset + 2])
+    big = d[2:4] in (b"+\x00", b"\x00+")
+    if big:
+        (offset,) = struct.unpack(end + "Q", d[8:16])
+        (count,) = struct.unpack(end + "Q", d[offset : offset + 8])
+        first, step, value = offset + 8, 20, 12
+    else:
+        (offset,) = struct.unpack(end + "I", d[4:8])
+        (count,) = struct.unpack(end + "H", d[offset : offset + 2])
+        first, step, value = offset + 2, 12, 8
     size = {}
     for k in range(count):
-        e = offset + 2 + 12 * k
+        e = first + step * k
         tag, typ = struct.unpack(end + "HH", d[e : e + 4])
         if tag in (256, 257):
-            fmt = "H" if typ == 3 else "I"
-            (size[tag],) = struct.unpack(end + fmt, d[e + 8 : e + 8 + struct.calcsize(fmt)])
+            fmt = {3: "H", 16: "Q"}.get(typ, "I")
+            (size[tag],) = struct.unpack(end + fmt, d[e + value : e + value + struct.calcsize(fmt)])
     return Header("tiff", size.get(256), size.get(257))
 
 
@@ -183,7 +192,7 @@ _PARSERS = (
     (lambda d: d[:3] == b"\xff\xd8\xff", _parse_jpeg),
     (lambda d: d[:6] in (b"GIF87a", b"GIF89a"), _parse_gif),
     (lambda d: d[:2] == b"BM", _parse_bmp),
-    (lambda d: d[:4] in (b"II*\x00", b"MM\x00*"), _parse_tiff),
+    (lambda d: d[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"), _parse_tiff),
     (lambda d: d[:4] == b"RIFF" and d[8:12] == b"WEBP", _parse_webp),
     (lambda d: len(d) > 2 and d[:1] == b"P" and d[1:2] in b"123456", _parse_pnm),
     (_is_heif, _parse_heif),

@@ -267,6 +267,12 @@ def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | N
     from imgtool.io._cv import cv2
 
     image = _imdecode(cv2, data)
+    upright = True  # OpenCV's TIFF decoder turns the image upright itself
+    if image is None and header is not None and header.format == "tiff":
+        # OpenCV cannot decode some TIFFs, 8-bit tiled ones among them (as `--tile` writes)
+        from imgtool.io.tiles import decode_tiff
+
+        image, upright = decode_tiff(data), False
     if image is None:
         if header is None:
             raise InputError(f"{name}: not an image (unrecognised format)")
@@ -279,7 +285,7 @@ def _decode(data: bytes, name: str, auto_orient: bool, max_megapixels: float | N
                       "frames is used", InputWarning, stacklevel=3)
     if header is not None:
         tag = orientation(data, header.format)
-        if header.format == "tiff":
+        if header.format == "tiff" and upright:
             # OpenCV's TIFF decoder always turns the image upright itself.
             if not auto_orient and tag != 1:
                 image = apply_orientation(image, _INVERSE.get(tag, tag))

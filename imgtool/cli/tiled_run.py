@@ -1,0 +1,194 @@
+"""``--tile``: run ``imgtool filter`` or ``imgtool edges`` tile by tile (:mod:`imgtool.tiled`).
+
+An input goes this way when ``--tile SIZE`` is given, or without it when it is a TIFF or
+zarr image of more than :data:`imgtool.tiled.AUTO_TILE_MEGAPIXELS` megapixels. Its result
+is a tiled BigTIFF (or a zarr array, for ``-o OUT.zarr``) written tile by tile; default
+name ``{stem}.filter.tif`` / ``{stem}.edges.tif``. The guarantees of the other path hold:
+no partial file under the final name, ``--overwrite`` and ``--skip-existing``, a failing
+input does not stop the others, ``--json`` lines in input order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from imgtool.errors import ExitCode, ImgtoolError, InputError, InvalidParameterError
+
+TILE_HELP = ("Work in SIZE x SIZE tiles, in bounded memory, and write a tiled BigTIFF (or "
+             "-o OUT.zarr). Automatic for TIFF and zarr inputs above 100 megapixels.")
+
+
+def split_inputs(args, tile: int | None, recursive: bool):
+    """The inputs to run in tiles, and the command-line arguments left for the usual path."""
+    from imgtool.batch import expand_inputs
+    from imgtool.io.tiles import image_shape, is_zarr
+    from imgtool.tiled import AUTO_TILE_MEGAPIXELS
+
+    zarrs = [str(a) for a in args if is_zarr(a)]
+    others = [a for a in args if not is_zarr(a)]
+    found = expand_inputs(others, recursive=recursive) if others else []
+    if tile is not None:
+        if any(s == "-" for s, _ in found):
+            raise InvalidParameterError("--tile reads files, not standard input ('-')")
+        return [(z, None) for z in zarrs] + found, []
+
+    def large(source):
+        shape = image_shape(source) if source != "-" else None
+        return shape is not None and shape[0] * shape[1] > AUTO_TILE_MEGAPIXELS * 1e6
+
+    big = [(s, rel) for s, rel in found if large(s)]
+    if not big:
+        return [(z, None) for z in zarrs], others
+    return [(z, None) for z in zarrs] + big, [s for s, rel in found if not large(s)]
+
+
+def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs, tile,
+              default_name: str) -> int:
+    """Run ``command`` ("filter" or "edges") on every input in tiles; return the exit code."""
+    from imgtool.batch import plan
+    from imgtool.cli.options import _name as name_for
+    from imgtool.tiled import DEFAULT_TILE
+
+    quiet = ctx.obj.get("quiet", False) if ctx.obj else False
+    output = opts["output"]
+    if output == "-":
+        raise InvalidParameterError("a tiled result cannot go to standard output; give -o "
+                                    "OUT.tif or OUT.zarr")
+    template = opts["name_template"] or default_name
+    tasks = plan(inputs, output, lambda src: name_for(template, src, inputs))
+    if output is not None and len(tasks) > 1:
+        for t in tasks:
+            os.makedirs(os.path.dirname(t.output) or ".", exist_ok=True)
+    tile = tile or DEFAULT_TILE
+    failed, results = [], 0
+    for task in tasks:
+        results += 1
+        record = {"input": task.source, "output": task.output, "status": "ok", "tile": tile}
+        if opts["skip_existing"] and os.path.exists(task.output):
+            record["status"] = "skipped"
+        else:
+            try:
+                record.update(_run_one(command, task, params, opts, tile, quiet))
+            except ImgtoolError as exc:
+                failed.append(exc)
+                record.update(status="failed", output=None, error=str(exc))
+                if not quiet:
+                    click.echo(f"imgtool: {exc}", err=True)
+        if opts["as_json"]:
+            click.echo(json.dumps(record))
+    if not failed:
+        return ExitCode.OK
+    if results == 1:
+        return failed[0].exit_code
+    if not quiet:
+        click.echo(f"imgtool: {len(failed)} of {results} inputs failed:", err=True)
+    return ExitCode.PARTIAL
+
+
+def _run_one(command, task, params, opts, tile, quiet) -> dict:
+    import contextlib
+    import sys
+
+    from imgtool.io.tiles import open_tiles
+
+    if not os.path.exists(task.source):
+        raise InputError(f"{task.source}: no such file")
+    progress = contextlib.nullcontext()
+    if not quiet and sys.stderr is not None and sys.stderr.isatty():
+        from dask.diagnostics import ProgressBar
+
+        progress = ProgressBar(out=sys.stderr)
+    with open_tiles(task.source, tile) as source, progress:
+        return _compute(command, source.array, task, params, opts, tile)
+
+
+def _compute(command, x, task, params, opts, tile) -> dict:
+    from imgtool import tiled
+    from imgtool.io.tiles import tile_writer
+
+    writer = None
+    try:
+        if command == "filter":
+            y, record = _filter_chain(x, params, tile)
+            writer = tile_writer(task.output, y.shape, y.dtype, _tiff_tile(tile),
+                                 overwrite=opts["overwrite"], inputs=[task.source])
+            tiled.store(y, writer)
+        else:
+            if x.ndim == 3 and x.shape[2] == 4:
+                x = x[:, :, :3]
+            writer = tile_writer(task.output, x.shape[:2], "uint8", _tiff_tile(tile),
+                                 overwrite=opts["overwrite"], inputs=[task.source])
+            kwargs = {"sigma": params["sigma"], "norm": params["norm"],
+                      "median_sigma": params["median_sigma"], "tile": tile,
+                      "scratch": os.path.dirname(os.path.abspath(task.output))}
+            method = params["method"]
+            if method is None:
+                kwargs.update(method=None, low=params["low"], high=params["high"])
+            elif method != "default":
+                kwargs["method"] = method
+            try:
+                record = tiled.detect_edges(x, writer, **kwargs)
+            except InvalidParameterError as exc:  # found in the pixels (NaN): the input's
+                raise InputError(f"{task.source}: {exc}") from None
+        writer.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    return record
+
+
+def _tiff_tile(tile):
+    return max(16, -(-tile // 16) * 16)
+
+
+def _filter_chain(x, params, tile):
+    """The filter steps of ``imgtool filter`` on a dask array (alpha passed through)."""
+    import numpy as np
+
+    from imgtool import tiled
+    from imgtool.cli.filter_cmd import _to_dtype
+
+    alpha = None
+    if x.ndim == 3 and x.shape[2] == 4:
+        x, alpha = x[:, :, :3], x[:, :, 3]
+    border = {"border": params["border"], "cval": params["cval"], "tile": tile}
+    out = x
+    for name, value in params["steps"]:
+        if name == "gaussian":
+            out = tiled.gaussian(out, params["sigma"], epsilon=params["epsilon"], **border)
+        elif name == "average":
+            out = tiled.box(out, value, **border)
+        elif name == "laplacian":
+            out = tiled.laplacian(out, neighbours=value, **border)
+        elif name == "sobel":
+            out = tiled.gradient_magnitude(out, norm=params["norm"], **border)
+    if alpha is not None:
+        import dask.array as da
+
+        a = alpha.map_blocks(_to_dtype, out.dtype, dtype=out.dtype,
+                             meta=np.empty((0, 0), out.dtype))
+        out = da.concatenate([out, a[:, :, None].rechunk(out.chunks[:2] + ((1,),))], axis=2)
+    return out, {"steps": [[n, v] for n, v in params["steps"]], "dtype": str(out.dtype)}
+
+
+def run_both(ctx, command, params, opts, tile, tiled_name, run_in_memory) -> int:
+    """Send each input its way: in tiles (:func:`run_tiled`) or in memory (``run_in_memory``
+    called with the options for the other inputs); one exit code for both."""
+    tiled, rest = split_inputs(opts["inputs"], tile, opts["recursive"])
+    if not tiled:
+        return run_in_memory(opts)
+    if params.get("rotate"):
+        from imgtool.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"{tiled[0]}: --rotate is not available in tiles (--tile, or a TIFF/zarr input "
+            "above the tiling threshold); rotate the result with another tool")
+    code = run_tiled(ctx, command, params, opts, tiled, tile, tiled_name)
+    if not rest:
+        return code
+    other = run_in_memory(dict(opts, inputs=tuple(rest)))
+    return ExitCode.OK if code == other == ExitCode.OK else ExitCode.PARTIAL
