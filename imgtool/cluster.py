@@ -38,10 +38,11 @@ from imgtool.errors import ExitCode, InvalidParameterError
 from imgtool.io import remote
 
 #: A chunk holds about this many seconds of work. Chosen by measurement
-#: (``docs/distributed.md``): a Dask task costs the scheduler about a millisecond, so at
-#: 2 s a hundred workers keep it under 5 % busy, while the last chunks of a batch (and the
-#: work a killed worker loses) stay short.
-TARGET_CHUNK_SECONDS = 2.0
+#: (``docs/distributed.md``): a Dask task, with this module's bookkeeping, cost the
+#: scheduler about 3.4 ms of CPU here, so at 5 s a hundred single-threaded workers make it
+#: about 7 % busy (one input per task would saturate it), while the last chunks of a batch
+#: (and the work a killed worker loses) stay short.
+TARGET_CHUNK_SECONDS = 5.0
 #: Inputs in each of the first chunks, before any time per input is known.
 FIRST_CHUNK = 2
 #: The most inputs in one chunk (tiny inputs would otherwise make chunks of thousands).
@@ -222,9 +223,11 @@ def _stream(client, tasks: Iterable[Task], settings: Settings, chunk_size: int |
                 if results:
                     per_input.append(seconds / len(results))
                     del per_input[:-16]
-            if len(results) < len(chunk):  # stopped early (cancelled): run the rest again
+            if results and len(results) < len(chunk):  # stopped early: run the rest again
                 parts_left[number] += 1
                 submit(number, chunk[len(results):])
+            elif not results:  # nothing done, nothing said: do not go round again
+                results = [_lost(t, RuntimeError("the task returned no result")) for t in chunk]
             finished[number] += [_as_given(r, t) for r, t in zip(results, chunk, strict=False)]
             if progress is not None:
                 progress.update(len(results))

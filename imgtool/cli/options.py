@@ -47,7 +47,7 @@ def io_options(default_name: str):
             click.option("--chunk-size", type=click.IntRange(min=1), default=None,
                          metavar="N",
                          help="With --scheduler: inputs per Dask task (default: sized to "
-                              "about 2 s of work each, measured as the batch runs)."),
+                              "about 5 s of work each, measured as the batch runs)."),
             click.option("--threads", type=click.IntRange(min=1), default=None,
                          help="Threads for one image (default: all cores; kernels "
                               "compiled ahead of time use one)."),
