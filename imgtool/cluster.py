@@ -39,8 +39,8 @@ from imgtool.io import remote
 
 #: A chunk holds about this many seconds of work. Chosen by measurement
 #: (``docs/distributed.md``): a Dask task, with this module's bookkeeping, cost the
-#: scheduler about 3.4 ms of CPU here, so at 5 s a hundred single-threaded workers make it
-#: about 7 % busy (one input per task would saturate it), while the last chunks of a batch
+#: scheduler 3.4-5.5 ms of CPU here, so at 5 s a hundred single-threaded workers keep it
+#: 7-11 % busy (one input per task would saturate it), while the last chunks of a batch
 #: (and the work a killed worker loses) stay short.
 TARGET_CHUNK_SECONDS = 5.0
 #: Inputs in each of the first chunks, before any time per input is known.
