@@ -4,7 +4,9 @@ The CLI turns its options into :class:`Settings` and a list of :class:`Task`; th
 reads each input, calls the command's processor, and writes the result with the I/O
 layer's atomic writer. A failing input is recorded and the others go on. With ``jobs > 1``
 inputs run in worker processes (``spawn``), each with one Numba and one OpenCV thread so
-the cores are not oversubscribed.
+the cores are not oversubscribed; with a Dask scheduler, on a cluster
+(:mod:`imgtool.cluster`). Every executor runs each input through :func:`run_task`, so the
+guarantees (atomic writes, ``--skip-existing``, failures recorded) are the same on all.
 
 A processor is a module-level function ``process(image, params, ctx) -> Outcome`` named by
 a ``"module:function"`` string, so worker processes can import it.
@@ -18,7 +20,7 @@ import os
 import re
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from imgtool.errors import (
     InvalidParameterError,
     OutputError,
 )
+from imgtool.io import remote
 
 #: Extensions picked up when a folder is given as input.
 IMAGE_EXTENSIONS = (
@@ -49,16 +52,21 @@ class Outcome:
     dpi: float | None = None  #: resolution to record in the image (default: the input's)
 
 
-@dataclass
+@dataclass(slots=True)
 class Task:
     """One input and where its result goes (a path, ``"-"``, or None for no image)."""
 
     index: int
     source: str
     output: str | None
+    #: How the input is named in messages, when not as ``source`` (a cluster's workers get
+    #: absolute paths; messages keep the user's).
+    label: str | None = None
 
     @property
     def display(self) -> str:
+        if self.label is not None:
+            return self.label
         return "<stdin>" if self.source == "-" else self.source
 
 
@@ -83,6 +91,8 @@ class Settings:
     #: :class:`~imgtool.io.Photo`. Only when one process works on the inputs with more than
     #: one thread: otherwise no core is free for the background decode.
     preview: int | None = None
+    #: Leave an input whose output exists alone (status "skipped"): resuming a batch.
+    skip_existing: bool = False
 
 
 @dataclass
@@ -113,15 +123,18 @@ def expand_inputs(args, *, recursive: bool = False) -> list[tuple[str, Path | No
     Returns (source, relative path) pairs; the relative path (under the folder given)
     is set for files found in folders so ``-o DIR`` can keep the sub-folder tree. Files
     found in a folder or by a pattern are in natural order (``page2`` before ``page10``);
-    files named on the command line keep their order.
+    files named on the command line keep their order. An fsspec URL
+    (``s3://bucket/photos/``) is expanded the same way through its file system.
     """
     found: list[tuple[str, Path | None]] = []
     for arg in args:
         arg = str(arg)
         if arg == "-":
             found.append(("-", None))
-        elif os.path.isdir(arg):
-            root = Path(arg)
+        elif remote.local_path(arg) is None:
+            found += _expand_url(arg, recursive)
+        elif os.path.isdir(remote.local_path(arg)):
+            root = Path(remote.local_path(arg))
             pattern = "**/*" if recursive else "*"
             files = sorted(
                 (p for p in root.glob(pattern)
@@ -132,7 +145,11 @@ def expand_inputs(args, *, recursive: bool = False) -> list[tuple[str, Path | No
             if not files:
                 raise InputError(f"{arg}: folder holds no images" + ("" if recursive else
                                  " (use --recursive to look in sub-folders)"))
-            found += [(str(p), p.relative_to(root)) for p in files]
+            if arg != str(root):  # a file:// URL: its files as URLs too
+                found += [(remote.join(arg, p.relative_to(root).as_posix()), p.relative_to(root))
+                          for p in files]
+            else:
+                found += [(str(p), p.relative_to(root)) for p in files]
         elif not os.path.exists(arg) and glob.has_magic(arg):
             matches = sorted(glob.glob(arg, recursive=True), key=natural_key)
             if not matches:
@@ -157,6 +174,22 @@ def natural_key(path) -> tuple:
                         for t in re.split(r"(\d+)", part)), part) for part in parts)
 
 
+def _expand_url(arg: str, recursive: bool) -> list[tuple[str, Path | None]]:
+    if glob.has_magic(arg.split("://", 1)[1]):
+        matches = sorted(remote.glob(arg), key=natural_key)
+        if not matches:
+            raise InputError(f"{arg}: no file matches this pattern")
+        return [(m, None) for m in matches]
+    if not remote.isdir(arg):
+        return [(arg, None)]
+    files = sorted(remote.list_images(arg, IMAGE_EXTENSIONS, recursive=recursive),
+                   key=lambda pair: natural_key(pair[1]))
+    if not files:
+        raise InputError(f"{arg}: folder holds no images" + ("" if recursive else
+                         " (use --recursive to look in sub-folders)"))
+    return [(url, Path(rel)) for url, rel in files]
+
+
 def plan(
     inputs: list[tuple[str, Path | None]],
     output: str | None,
@@ -170,12 +203,15 @@ def plan(
     - one input and ``output`` a file name (or ``-``): that file;
     - ``collect`` (a PDF of all pages): the tasks write nothing themselves;
     - otherwise ``output`` is a folder (created if needed): ``output/rel/name_for(source)``.
+
+    Raises :class:`InvalidParameterError` when two inputs would be written to one output,
+    and :class:`OutputError` when an output would replace another input.
     """
     tasks: list[Task] = []
     # a folder input means a folder output, however many images it holds
     from_folder = any(rel is not None for _, rel in inputs)
     folder_mode = output is not None and not collect and output != "-" and (
-        os.path.isdir(output) or output.endswith(("/", os.sep)) or len(inputs) > 1
+        _isdir(output) or output.endswith(("/", os.sep)) or len(inputs) > 1
         or (from_folder and Path(output).suffix.lower() != ".pdf")
     )
     if folder_mode and (len(inputs) > 1 or from_folder) and Path(output).suffix.lower() in (
@@ -191,47 +227,97 @@ def plan(
         if collect:
             out = None
         elif output is None:
-            out = "-" if source == "-" else str(Path(source).with_name(name_for(source)))
+            if source == "-":
+                out = "-"
+            elif remote.is_url(source):
+                out = remote.join(remote.parent(source), name_for(source))
+            else:
+                out = str(Path(source).with_name(name_for(source)))
         elif folder_mode:
             sub = rel.parent if rel is not None else Path()
-            out = str(Path(output) / sub / name_for(source))
+            if remote.is_url(output):
+                out = remote.join(output, sub.as_posix(), name_for(source))
+            else:
+                out = str(Path(output) / sub / name_for(source))
         else:
             out = output
         tasks.append(Task(i, source, out))
     seen: dict[str, str] = {}
+    keys = _PathKeys()
     for t in tasks:
         if t.output and t.output != "-":
-            key = os.path.normpath(os.path.abspath(t.output))
+            key = keys(t.output)
             if key in seen:
                 raise InvalidParameterError(
                     f"{t.display} and {seen[key]} would both be written to {t.output}; "
                     "use --name with {stem} and {ext} to tell them apart"
                 )
             seen[key] = t.display
+    # an output that names another input (its own is refused when it runs, exit 4)
+    for source, _ in inputs:
+        if source != "-":
+            other = seen.get(keys(source))
+            if other is not None and other != source:
+                raise OutputError(f"{other}: its output would replace the input {source}; "
+                                  "choose another -o or --name")
     return tasks
 
 
+class _PathKeys:
+    """A key per output or input naming the file, the same for two spellings of one path:
+    the real path of its folder (resolved once per folder: a batch has many files in few
+    folders) and its name. A URL other than ``file://`` is its own key."""
+
+    def __init__(self):
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        local = remote.local_path(name)
+        if local is None:
+            return name
+        folder, base = os.path.split(os.path.abspath(local))
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        return os.path.join(real, base)
+
+
+def _isdir(name: str) -> bool:
+    local = remote.local_path(name)
+    return os.path.isdir(local) if local is not None else remote.isdir(name)
+
+
 def run(
-    tasks: list[Task],
+    tasks: Iterable[Task],
     settings: Settings,
     *,
     jobs: int = 1,
     skip_existing: bool = False,
     progress=None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    quiet: bool = False,
 ) -> Iterator[Result]:
     """Process ``tasks``, yielding a :class:`Result` for each in input order.
 
     Tasks whose output exists are skipped with ``skip_existing``. ``progress`` (a tqdm-like
-    object or None) is advanced once per finished task.
+    object or None) is advanced once per finished task. With ``scheduler`` (a Dask
+    scheduler's address, or ``"local"``) the tasks run on that cluster in chunks of
+    ``chunk_size`` inputs (None: sized by measurement, :mod:`imgtool.cluster`); ``tasks``
+    may then be any iterable, consumed as the cluster takes work; ``quiet`` keeps its
+    notes (waiting for a worker) off stderr.
     """
-    pending: list[Task] = []
+    if skip_existing:
+        settings = replace(settings, skip_existing=True)
+    if scheduler is not None:
+        from imgtool import cluster
+
+        yield from cluster.run(tasks, settings, scheduler, chunk_size=chunk_size,
+                               progress=progress, quiet=quiet)
+        return
+    pending = list(tasks)
     ready: dict[int, Result] = {}
-    for t in tasks:
-        if skip_existing and t.output not in (None, "-") and os.path.exists(t.output):
-            ready[t.index] = Result(t.index, t.display, t.output, "skipped")
-        else:
-            pending.append(t)
-    order = [t.index for t in tasks]
+    order = [t.index for t in pending]
     nxt = 0
 
     def drain():
@@ -287,18 +373,31 @@ def run(
     yield from drain()
 
 
-def run_task(settings: Settings, task: Task) -> Result:
-    """Read, process and write one input; any :class:`ImgtoolError` becomes a failed result."""
-    from imgtool.io import check_output, encode_image, format_for, read_photo, write_bytes
+def run_task(settings: Settings, task: Task, *, retry: bool = False) -> Result:
+    """Read, process and write one input; any :class:`ImgtoolError` becomes a failed result.
 
+    This is the one function every executor runs per input. ``retry``: the input may have
+    been processed by an attempt that was lost (a cluster worker that died); an output
+    already there with exactly the bytes this run makes then counts as written.
+    """
+    from imgtool.io import check_output, encode_image, format_for, read_photo, write_bytes
+    from imgtool.io.write import output_exists
+
+    writes = task.output is not None and not settings.collect and task.output != "-"
+    if writes and settings.skip_existing and output_exists(task.output):
+        return Result(task.index, task.display, task.output, "skipped")
+    guard = (task.source, *settings.inputs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fmt = None
+            # a retry of work a lost worker may have finished: its output may be there
+            compare = writes and retry and not settings.overwrite and output_exists(task.output)
             if task.output is not None and not settings.collect:
                 fmt = format_for(task.output, settings.format if task.output == "-" else None)
                 # refuse an existing or unwritable output before reading and processing
-                check_output(task.output, overwrite=settings.overwrite, inputs=settings.inputs)
+                if not compare:
+                    check_output(task.output, overwrite=settings.overwrite, inputs=guard)
             photo = read_photo(
                 task.source,
                 auto_orient=settings.auto_orient,
@@ -324,9 +423,10 @@ def run_task(settings: Settings, task: Task) -> Result:
                 else:
                     dpi = photo.dpi if outcome.dpi is None else outcome.dpi
                     data = encode_image(outcome.image, fmt, quality=settings.quality, dpi=dpi)
-                write_bytes(
-                    task.output, data, overwrite=settings.overwrite, inputs=settings.inputs
-                )
+                if compare and _existing_bytes(task.output) == data:
+                    pass  # written whole by the lost attempt
+                else:
+                    write_bytes(task.output, data, overwrite=settings.overwrite, inputs=guard)
             else:
                 result.output = None
             if outcome.exit_code:
@@ -335,7 +435,11 @@ def run_task(settings: Settings, task: Task) -> Result:
                 result.error = _named(task.display, outcome.message)
         except ImgtoolError as exc:
             # Output errors name the output file; everything else names the input.
-            message = str(exc) if isinstance(exc, OutputError) else _named(task.display, str(exc))
+            message = str(exc)
+            if task.label is not None and task.source != "-":
+                message = message.replace(task.source, task.label)
+            if not isinstance(exc, OutputError):
+                message = _named(task.display, message)
             result = Result(
                 task.index, task.display, task.output, "failed",
                 exit_code=int(exc.exit_code), error=message,
@@ -366,6 +470,14 @@ def run_task(settings: Settings, task: Task) -> Result:
 def pdf_title(source: str) -> str:
     """The default title of a PDF made from ``source``: its file name without extension."""
     return "stdin" if source == "-" else Path(source).stem
+
+
+def _existing_bytes(path: str) -> bytes | None:
+    local = remote.local_path(path)
+    try:
+        return Path(local).read_bytes() if local is not None else remote.read_bytes(path, path)
+    except (OSError, ImgtoolError):
+        return None
 
 
 def _interrupted(exc: BaseException) -> bool:

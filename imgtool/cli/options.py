@@ -157,6 +157,15 @@ def io_options(default_name: str):
             click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                          help="Process this many files in parallel (default: the number of "
                               "cores), one thread each."),
+            click.option("--scheduler", metavar="ADDRESS", default=None,
+                         help="Run the batch on a Dask cluster: its scheduler's address "
+                              "(tcp://HOST:8786) or scheduler file, or 'local' for a new "
+                              "cluster of this machine's cores. Inputs and outputs must be "
+                              "paths the workers see, or URLs (s3://...)."),
+            click.option("--chunk-size", type=click.IntRange(min=1), default=None,
+                         metavar="N",
+                         help="With --scheduler: inputs per Dask task (default: sized to "
+                              "about 5 s of work each, measured as the batch runs)."),
             click.option("--threads", type=click.IntRange(min=1), default=None,
                          help="Threads for one image (default: all cores; kernels "
                               "compiled ahead of time use one)."),
@@ -197,12 +206,21 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
     if fmt and output not in (None, "-"):
         raise InvalidParameterError("--format is for -o - (stdout); a file's extension names "
                                     "its format")
+    scheduler = opts.get("scheduler")
+    if opts.get("chunk_size") is not None and scheduler is None:
+        raise InvalidParameterError("--chunk-size is for --scheduler")
+    if scheduler is not None and opts["jobs"] is not None:
+        raise InvalidParameterError("--jobs is for this machine; the cluster's workers set "
+                                    "its parallelism (use --scheduler local for this one)")
     inputs = batch.expand_inputs(opts["inputs"], recursive=opts["recursive"])
     to_stdout = output == "-" or (output is None and any(s == "-" for s, _ in inputs))
     if to_stdout and not fmt:  # the command's own format, that of its default output name
         fmt = Path(default_name).suffix.lstrip(".")
     if sum(1 for s, _ in inputs if s == "-") > 1:
         raise InvalidParameterError("'-' (stdin) can be given only once")
+    if scheduler is not None and ("-" in (output, *(s for s, _ in inputs))):
+        raise InvalidParameterError("--scheduler cannot send stdin or stdout ('-') to a "
+                                    "cluster; give files or URLs")
     collect = writes_image and output is not None and (
         Path(output).suffix.lower() == ".pdf" or (output == "-" and (fmt or "").lower() == "pdf")
     ) and len(inputs) > 1
@@ -212,12 +230,13 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
     if not writes_image:
         tasks = [batch.Task(i, s, None) for i, (s, _) in enumerate(inputs)]
     else:
-        tasks = batch.plan(inputs, output, lambda src: _name(template, src, inputs),
+        first = {}  # each input's index, found once (a batch may hold a million)
+        for i, (s, _) in enumerate(inputs):
+            first.setdefault(s, i)
+        tasks = batch.plan(inputs, output, lambda src: _name(template, src, first[src]),
                            collect=collect)
     if output not in (None, "-") and not collect and any(t.output != output for t in tasks):
-        os.makedirs(output, exist_ok=True)  # a folder (batch.plan decided)
-        for t in tasks:
-            os.makedirs(os.path.dirname(t.output) or ".", exist_ok=True)
+        _make_folders([output, *{_folder(t.output) for t in tasks}])  # batch.plan chose a folder
     if collect:
         from imgtool.io import check_output
 
@@ -225,16 +244,17 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
     settings = batch.Settings(
         processor=processor, params=params, auto_orient=not opts["no_auto_orient"],
         max_megapixels=opts["max_megapixels"], overwrite=opts["overwrite"], format=fmt,
-        quality=opts["quality"], inputs=tuple(s for s, _ in inputs), collect=collect,
-        threads=opts["threads"], verbose=verbose, preview=preview,
-        pdf={"quality": opts["quality"], **(pdf or {})},
+        quality=opts["quality"], inputs=tuple(s for s, _ in inputs) if collect else (),
+        collect=collect, threads=opts["threads"], verbose=verbose,
+        pdf={"quality": opts["quality"], **(pdf or {})}, preview=preview,
     )  # fmt: skip
     jobs = opts["jobs"] or os.cpu_count() or 1
     progress = _progress(len(tasks), quiet)
     results = []
     try:
         for res in batch.run(tasks, settings, jobs=jobs, skip_existing=opts["skip_existing"],
-                             progress=progress):
+                             progress=progress, scheduler=scheduler,
+                             chunk_size=opts.get("chunk_size"), quiet=quiet):
             results.append(res)
             if collect and res.image is not None:  # a fallback page too (--fallback full)
                 res.output = output
@@ -249,9 +269,27 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
     return code
 
 
-def _name(template: str, source: str, inputs) -> str:
+def _folder(output: str) -> str:
+    from imgtool.io import remote
+
+    if remote.local_path(output) is None:
+        return remote.parent(output)
+    return os.path.dirname(output) or "."
+
+
+def _make_folders(folders) -> None:
+    from imgtool.io import remote
+
+    for folder in sorted(set(folders)):
+        local = remote.local_path(folder)
+        if local is None:
+            remote.makedirs(folder)
+        else:
+            os.makedirs(local, exist_ok=True)
+
+
+def _name(template: str, source: str, index: int) -> str:
     p = Path("stdin.png" if source == "-" else source)
-    index = next((i for i, (s, _) in enumerate(inputs) if s == source), 0)
     try:
         name = template.format(stem=p.stem, name=p.name, ext=p.suffix.lstrip("."), index=index)
     except (KeyError, IndexError, ValueError) as exc:

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from imgtool.errors import InputError
+from imgtool.io import remote
 from imgtool.io._exif import apply_orientation, focal_35mm, orientation
 from imgtool.io._header import Header, looks_truncated, resolution, sniff
+from imgtool.io.remote import local_path
 
 #: Default pixel limit (megapixels) above which an image is refused before decoding.
 DEFAULT_MAX_MEGAPIXELS = 180.0
@@ -87,7 +89,8 @@ def read_image(
     Parameters
     ----------
     source : str or path-like
-        A file path (any characters), or ``"-"`` for standard input.
+        A file path (any characters), a ``file://`` or other fsspec URL
+        (:mod:`imgtool.io.remote`), or ``"-"`` for standard input.
     auto_orient : bool
         Apply the EXIF orientation tag so the image is upright (default True).
     max_megapixels : float or None
@@ -361,7 +364,10 @@ def _read_bytes(source: str | os.PathLike, name: str) -> bytes:
         if sys.stdin is None or sys.stdin.buffer is None:
             raise InputError("<stdin>: no standard input")
         return _read_stream(sys.stdin.buffer, name)
-    path = Path(source)
+    local = local_path(source)
+    if local is None:
+        return remote.read_bytes(str(source), name)
+    path = Path(local)
     try:
         if path.is_dir():
             raise InputError(f"{name}: is a folder, not an image file")

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from imgtool.errors import InvalidParameterError, OutputError
+from imgtool.io import remote
+from imgtool.io.remote import local_path
 
 #: Output formats: extensions, the dtypes and channel counts each can hold.
 FORMATS: dict[str, dict] = {
@@ -37,7 +39,10 @@ FORMATS: dict[str, dict] = {
     "pdf": {"exts": (".pdf",), "dtypes": ("uint8",), "channels": (1, 3)},
 }
 
-_TEMP_SUFFIX = re.compile(r"\.imgtool-(\d+)\.part$")
+#: Temporary names end ``.imgtool-HOST-PID.part`` (``.imgtool-PID.part`` before the host was
+#: added): only this host's processes are looked up to tell an orphan from a file being
+#: written, so that machines sharing a folder never remove each other's temporary files.
+_TEMP_SUFFIX = re.compile(r"\.imgtool-(?:(.+)-)?(\d+)\.part$")
 
 
 class ConversionWarning(UserWarning):
@@ -198,7 +203,12 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs=())
         if sys.stdout is None or sys.stdout.isatty():
             raise OutputError("-: refusing to write image data to a terminal (redirect stdout)")
         return
-    p = Path(path)
+    local = local_path(path)
+    if local is None:
+        remote.check_output(str(path), overwrite=overwrite, inputs=inputs)
+        return
+    p = Path(local)
+    inputs = [local_path(s) or s for s in inputs]
     for src in inputs:
         if str(src) != "-" and _same_file(p, Path(src)):
             raise OutputError(f"{path}: output is the input file; choose another name")
@@ -213,6 +223,12 @@ def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs=())
         raise OutputError(f"{path}: folder {folder} is not writable")
 
 
+def output_exists(path: str | os.PathLike) -> bool:
+    """Whether something is at ``path`` (a path or an fsspec URL)."""
+    local = local_path(path)
+    return os.path.lexists(local) if local is not None else remote.exists(str(path))
+
+
 def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False, inputs=()):
     """Write ``data`` to ``path`` atomically (or to stdout for ``"-"``).
 
@@ -225,7 +241,11 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
     if str(path) == "-":
         _write_all(sys.stdout.buffer, data)
         return
-    p = Path(path)
+    local = local_path(path)
+    if local is None:
+        remote.write_bytes(str(path), data, overwrite=overwrite)
+        return
+    p = Path(local)
     folder = p.parent if str(p.parent) else Path(".")
     _remove_stale_temporaries(folder)
     fd, tmp = _create_temporary(folder, p.name)
@@ -307,12 +327,29 @@ def _link_no_clobber(tmp: str, target: Path) -> None:
         os.replace(tmp, target)
 
 
+def temporary_name(name: str) -> str:
+    """A hidden name for the bytes of ``name`` while they are written:
+    ``.{name}.{random}.imgtool-{host}-{pid}.part``."""
+    return f".{name}.{os.urandom(6).hex()}.imgtool-{_host()}-{os.getpid()}.part"
+
+
+def _host() -> str:
+    global _HOST
+    if _HOST is None:
+        _HOST = re.sub(r"[^A-Za-z0-9_.]", "_", os.uname().nodename if hasattr(os, "uname")
+                       else os.environ.get("COMPUTERNAME", "host")) or "host"
+    return _HOST
+
+
+_HOST: str | None = None
+
+
 def _create_temporary(folder: Path, name: str) -> tuple[int, str]:
-    """A new file ``.{name}.{random}.imgtool-{pid}.part`` in ``folder``, opened for writing
+    """A new file named by :func:`temporary_name` in ``folder``, opened for writing
     (created exclusively, mode 0600, as ``tempfile.mkstemp`` does; without importing
     ``tempfile``, a few milliseconds of a one-photo command's start)."""
     for _ in range(100):
-        tmp = str(folder / f".{name}.{os.urandom(6).hex()}.imgtool-{os.getpid()}.part")
+        tmp = str(folder / temporary_name(name))
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                            0o600), tmp
@@ -321,8 +358,15 @@ def _create_temporary(folder: Path, name: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name in {folder}")
 
 
+def remove_stale_temporaries(folder) -> None:
+    """Delete temporary files left in ``folder`` by imgtool processes of this host that no
+    longer run (e.g. killed by SIGKILL). Another host's are left alone."""
+    local = local_path(folder)
+    if local is not None:
+        _remove_stale_temporaries(Path(local))
+
+
 def _remove_stale_temporaries(folder: Path) -> None:
-    """Delete temporary files left by imgtool processes that no longer run (e.g. SIGKILL)."""
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -331,7 +375,9 @@ def _remove_stale_temporaries(folder: Path) -> None:
         m = _TEMP_SUFFIX.search(entry.name)
         if not m or not entry.name.startswith("."):
             continue
-        pid = int(m.group(1))
+        host, pid = m.group(1), int(m.group(2))
+        if host is not None and host != _host():
+            continue
         if pid == os.getpid() or _alive(pid):
             continue
         try:
