@@ -8,7 +8,7 @@ these. Every kernel is compiled with :func:`imgtool.kernels._jit.kernel` (``cach
 The wrappers call a kernel through a stand-in for its module, which imports nothing::
 
     from imgtool.kernels import canny
-    edges = canny.hysteresis(ridge, low, high, nblocks)
+    edges = canny.canny_u8(smoothed, low, high, l2, nblocks)
 
 The call runs the kernel compiled ahead of time when :mod:`imgtool.kernels._ahead` has it
 for these argument types, Numba is not imported yet and the caller is the main thread (a
