@@ -71,8 +71,10 @@ _DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 _BIN_WIDTH = 0.25
 _NBINS = int(2048 / _BIN_WIDTH)
 # The gradient methods histogram every row of images up to 2 x this many pixels, else every
-# n-th row so that at least this many pixels are counted.
-_HIST_SAMPLES = 2_000_000
+# n-th row so that at least this many pixels are counted. On the two 12-megapixel photos of
+# the benchmark, every 12th row (1 M pixels) puts the high threshold 6.1% and 0.2% from the
+# one of all rows, every 6th row (2 M) 3.6% and 0%, at twice the cost.
+_HIST_SAMPLES = 1_000_000
 
 
 def canny(
