@@ -177,15 +177,17 @@ _ONE_SHOT_SCRIPT = textwrap.dedent(
     assert _ahead.status().split()[0].isdigit(), _ahead.status()
     rng = np.random.default_rng(0)
     out = {}
-    for mp in (0.25, 0.5, 1, 2, 4, 12):
+    for mp in (1, 2, 4, 8, 12, 24):
         h = int((mp * 1e6 * 3 / 4) ** 0.5)
         img = rng.integers(0, 256, (h, h * 4 // 3), dtype=np.uint8)
         for name, fn in (("gaussian sigma 2", lambda: filters.gaussian(img, 2.0)),
-                         ("box 3x3", lambda: filters.box(img, 3))):
+                         ("box 3x3", lambda: filters.box(img, 3)),
+                         ("box 15x15", lambda: filters.box(img, 15)),
+                         ("laplacian", lambda: filters.laplacian(img))):
             ts = {0: [], 1: []}
             for r in range(rounds):
                 for split in ((0, 1) if r % 2 == 0 else (1, 0)):
-                    k.SPLIT_MIN_PIXELS = 0 if split else 1 << 62
+                    k.SPLIT_MIN_SCALE = 0 if split else 1e30
                     t0 = time.perf_counter()
                     fn()
                     ts[split].append(time.perf_counter() - t0)
@@ -211,7 +213,7 @@ def one_shot(rounds: int = 11) -> str:
         return ("Not measured: the kernels compiled ahead of time are not usable here ("
                 + res.stderr.strip().splitlines()[-1] + ").")
     data = json.loads(res.stdout)
-    from imgtool.kernels import SPLIT_MIN_PIXELS
+    from imgtool.kernels import ROW_KERNELS
     from imgtool.kernels._jit import max_threads
 
     rows = []
@@ -221,16 +223,19 @@ def one_shot(rounds: int = 11) -> str:
     return (
         "A one-shot command (`imgtool filter`, `imgtool edges`) runs the kernels compiled "
         "ahead of time and never imports Numba (about 0.5 s saved). Those kernels release "
-        "the GIL, so `imgtool.kernels` cuts a filter call on an image of at least "
-        f"{SPLIT_MIN_PIXELS / 2**20:g} Mi pixels (`SPLIT_MIN_PIXELS`) into one band of rows "
-        f"per thread (here {max_threads()}); the result is the same bit for bit "
+        "the GIL, so `imgtool.kernels` cuts a filter call on a large image into one band of "
+        f"rows per thread (here {max_threads()}); the result is the same bit for bit "
         "(`tests/test_kernels_ahead.py`). Measured in a new process without Numba, random "
         f"uint8 images, {rounds} pairs per row (one thread / bands, interleaved); ratio < 1: "
         "the bands pay.\n\n"
         + _report.table(["filter", "megapixels", "1 thread min ms",
                          f"{max_threads()} bands min ms", "median paired ratio bands / 1"],
                         rows)
-        + f"\n\nLoad average at the end: {_report.load_average()}. Canny's hysteresis is "
+        + "\n\nThe sizes from which a call is cut (`imgtool.kernels.ROW_KERNELS`, set from "
+        "this table): "
+        + ", ".join(f"`{name.split('.')[1]}` {m / 2**20:g} Mi values"
+                    for name, (_, _, m) in ROW_KERNELS.items())
+        + f".\n\nLoad average at the end: {_report.load_average()}. Canny's hysteresis is "
         "global, so `edges` gains the bands for its Gaussian only; the JIT kernels (which "
         "`imgtool` uses once Numba is loaded, e.g. in a batch) use the threads themselves."
     )

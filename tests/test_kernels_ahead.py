@@ -118,7 +118,7 @@ def test_filters_cut_into_bands_of_rows_give_the_whole_image_result(built, monke
         return counted
 
     monkeypatch.setattr(k, "_find", spy)
-    monkeypatch.setattr(k, "SPLIT_MIN_PIXELS", 0)
+    monkeypatch.setattr(k, "SPLIT_MIN_SCALE", 0)
     monkeypatch.setattr(_jit, "threads", lambda: bands)
     with _ahead.policy("always"):
         cut = _filters_on_uint8()

@@ -17,30 +17,32 @@ it Numba, and runs the JIT kernel. Both give the same results.
 
 The ahead-of-time build runs on one thread per call, but releases the GIL. So a filter whose
 output rows are independent (:data:`ROW_KERNELS`) is cut into bands of rows, one per thread
-(:func:`imgtool.kernels._jit.threads`), when the image has at least :data:`SPLIT_MIN_PIXELS`
-pixels: a one-shot command uses the cores without importing Numba. The bands give the same
-result bit for bit (each output row is computed from the same source rows the same way).
+(:func:`imgtool.kernels._jit.threads`), when the image is large enough for the threads to pay
+(the kernel's minimum in :data:`ROW_KERNELS`): a one-shot command uses the cores without
+importing Numba. The bands give the same result bit for bit (each output row is computed from
+the same source rows the same way).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 
 #: Kernels whose output rows are made independently of each other: kernel -> (position of
-#: the row border table ``rowidx``, positions of the outputs). A band of output rows
-#: ``[y0, y1)`` is the call with ``rowidx[y0 : y1 + halo]`` (``halo = rowidx.size - H``) and
-#: the outputs' rows ``[y0, y1)``; the kernels take the height from their output.
+#: the row border table ``rowidx``, positions of the outputs, the smallest output (values)
+#: worth cutting). A band of output rows ``[y0, y1)`` is the call with
+#: ``rowidx[y0 : y1 + halo]`` (``halo = rowidx.size - H``) and the outputs' rows
+#: ``[y0, y1)``; the kernels take the height from their output. The minimums are where
+#: BENCHMARKS.md ("One-shot commands") measured the bands a clear gain on 2 cores: a cheap
+#: kernel (the 3x3 box, about 1 ms per megapixel) pays for the threads' hand-over only on
+#: large images, if at all.
 ROW_KERNELS = {
-    "_gaussian.separable_symmetric": (4, (9,)),
-    "_derivatives.stencil3x3": (3, (7, 8)),
-    "_box.box_sum_mean": (4, (10,)),
-    "_box.box_rows_first_u8": (4, (9,)),
+    "_gaussian.separable_symmetric": (4, (9,), 4 << 20),
+    "_derivatives.stencil3x3": (3, (7, 8), 8 << 20),
+    "_box.box_sum_mean": (4, (10,), 16 << 20),
+    "_box.box_rows_first_u8": (4, (9,), 8 << 20),
 }
-#: The smallest image (pixels) that an ahead-of-time call cuts into bands for threads:
-#: the cross-over measured in BENCHMARKS.md ("One-shot commands"). ``IMGTOOL_SPLIT_MIN``
-#: in the environment overrides it (the benchmark uses that).
-SPLIT_MIN_PIXELS = int(os.environ.get("IMGTOOL_SPLIT_MIN", 1 << 20))
+#: Multiplies every minimum above (0: cut every call; the tests and the benchmark use it).
+SPLIT_MIN_SCALE = 1.0
 _pool = None
 
 
@@ -78,13 +80,13 @@ class _Kernel:
         return f"<imgtool kernel {self._key}>"
 
 
-def _in_bands(fn, args, rowpos, outpos):
+def _in_bands(fn, args, rowpos, outpos, min_size):
     """``fn(*args)``, with the output rows cut into one band per thread when that pays."""
     out = args[outpos[0]]
     h = out.shape[0]
     from imgtool.kernels._jit import threads
 
-    n = min(threads(), h // 16) if out.size >= SPLIT_MIN_PIXELS else 1
+    n = min(threads(), h // 16) if out.size >= min_size * SPLIT_MIN_SCALE else 1
     if n <= 1:
         return fn(*args)
     rowidx = args[rowpos]
