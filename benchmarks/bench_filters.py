@@ -1,4 +1,5 @@
-"""Filters: imgtool vs OpenCV, scipy.ndimage and scikit-image on a 4000 x 3000 image, 2 threads.
+"""Filters: imgtool vs OpenCV, scipy.ndimage and scikit-image on a 4000 x 3000 image, at one
+thread and at all threads (interleaved paired runs against OpenCV).
 
 ``python -m benchmarks.run filters`` writes the "filters" section of BENCHMARKS.md.
 """
@@ -18,7 +19,7 @@ import numpy as np
 from benchmarks import _report
 from imgtool import filters
 
-THREADS = 2
+ROUNDS = 15
 SHAPE = (3000, 4000)  # H x W: a 12-megapixel photo
 
 
@@ -59,7 +60,8 @@ def _scipy_magnitude(img):
 
 
 def _cases(u8, f32):
-    """(label, ours, OpenCV, target ratio vs OpenCV, scipy, scikit-image) for every kernel."""
+    """(label, ours, OpenCV, target ratios vs OpenCV (1 thread, all threads) or None, scipy,
+    scikit-image) for every kernel."""
     from scipy import ndimage
     from skimage import filters as skf
 
@@ -79,7 +81,7 @@ def _cases(u8, f32):
                     f"gaussian {img.dtype} sigma={sigma} (r={r})",
                     lambda img=img, s=sigma: filters.gaussian(img, s),
                     lambda img=img, s=sigma, ks=ks: cv2.GaussianBlur(img, (ks, ks), s, s),
-                    1.2,
+                    (1.0, 1.0),
                     scipy_g,
                     lambda img=img, s=sigma, r=r: skf.gaussian(
                         img, sigma=s, truncate=r / s, mode="mirror", preserve_range=True
@@ -92,7 +94,7 @@ def _cases(u8, f32):
                 f"box uint8 {size}x{size}",
                 lambda s=size: filters.box(u8, s),
                 lambda s=size: cv2.blur(u8, (s, s)),
-                1.2 if size in (3, 51) else None,
+                {3: (1.0, None), 51: (1.2, 1.2)}.get(size),
                 lambda s=size: ndimage.uniform_filter(u8, s, mode="mirror"),
                 None,
             )
@@ -103,7 +105,7 @@ def _cases(u8, f32):
                 f"gradient magnitude {img.dtype} (fused)",
                 lambda img=img: filters.gradient_magnitude(img),
                 lambda img=img: _cv_magnitude(img),
-                0.7,
+                (0.7, 0.7),
                 lambda img=img: _scipy_magnitude(img),
                 lambda img=img: skf.sobel(img),
             )
@@ -113,7 +115,7 @@ def _cases(u8, f32):
                 f"laplacian {img.dtype} (4-neighbour)",
                 lambda img=img: filters.laplacian(img),
                 lambda img=img: cv2.Laplacian(img, cv2.CV_32F, ksize=1),
-                1.5,
+                (1.5, 1.5),
                 lambda img=img: ndimage.laplace(img.astype(np.float32), mode="mirror"),
                 lambda img=img: skf.laplace(img, ksize=3),
             )
@@ -137,33 +139,11 @@ def _cases(u8, f32):
     return cases
 
 
-#: What limits a kernel when it misses a target (written under the table only if it does).
-MISS_NOTES = {
-    "gaussian uint8": (
-        "Gaussian uint8: imgtool computes in float32 (16 lanes per AVX-512 instruction, and "
-        "each uint8 row is widened at every tap), OpenCV in 16-bit fixed point (32 lanes). A "
-        "16-bit fixed-point vertical pass measured 2x faster in a development experiment (one "
-        "thread, vertical pass alone: 1.6 vs 3.2 ms) "
-        "but its 8-bit weights miss the exact result by several grey levels, and 16-bit "
-        "weights need 32-bit lanes, which measured no faster than float32 (3.1 ms): kept "
-        "float32, the accurate one. Single-threaded imgtool is faster than OpenCV here "
-        "(about 0.7x); OpenCV gains more from the second thread."
-    ),
-    "box uint8 3x3": (
-        "Box 3x3: imgtool makes the 3-wide row sum and the rounding in one vectorised pass "
-        "over int32 column sums; OpenCV works in 16-bit lanes."
-    ),
-    "laplacian": (
-        "Laplacian: the result is float32, so writing it (48 MB) dominates; imgtool also "
-        "copies each source row once into a padded float row."
-    ),
-}
 MISS_NOTES_BOX_RATIO = (
     "Box 51x51 vs 3x3: uint8 windows wider than 9 are summed rows first by vectorised prefix "
     "sums (about three uint16 passes per row plus the vertical pass), against two passes for "
     "the fused 3x3 path, which is the fast special case. The wide path itself does not grow "
-    "with the window (101x101 / 11x11 above). A transposed-block running sum was measured "
-    "slower (Numba's transposes cost more than the serial sum)."
+    "with the window (101x101 / 11x11 above)."
 )
 
 _COMPILE_SCRIPT = textwrap.dedent(
@@ -186,6 +166,81 @@ _COMPILE_SCRIPT = textwrap.dedent(
 )
 
 
+_ONE_SHOT_SCRIPT = textwrap.dedent(
+    """
+    import json, statistics, sys, time
+    import numpy as np
+    import imgtool.kernels as k
+    from imgtool import filters
+    from imgtool.kernels import _ahead
+    rounds = int(sys.argv[1])
+    assert _ahead.status().split()[0].isdigit(), _ahead.status()
+    rng = np.random.default_rng(0)
+    out = {}
+    for mp in (1, 2, 4, 8, 12, 24):
+        h = int((mp * 1e6 * 3 / 4) ** 0.5)
+        img = rng.integers(0, 256, (h, h * 4 // 3), dtype=np.uint8)
+        for name, fn in (("gaussian sigma 2", lambda: filters.gaussian(img, 2.0)),
+                         ("box 3x3", lambda: filters.box(img, 3)),
+                         ("box 15x15", lambda: filters.box(img, 15)),
+                         ("laplacian", lambda: filters.laplacian(img))):
+            ts = {0: [], 1: []}
+            for r in range(rounds):
+                for split in ((0, 1) if r % 2 == 0 else (1, 0)):
+                    k.SPLIT_MIN_SCALE = 0 if split else 1e30
+                    t0 = time.perf_counter()
+                    fn()
+                    ts[split].append(time.perf_counter() - t0)
+            ratios = [a / b for a, b in zip(ts[1], ts[0])]
+            out.setdefault(name, []).append(
+                [mp, min(ts[0]), min(ts[1]), statistics.median(ratios)])
+    assert "numba" not in sys.modules
+    print(json.dumps(out))
+    """
+)
+
+
+def one_shot(rounds: int = 11) -> str:
+    """A new process without Numba (the ahead-of-time kernels): one thread against the image
+    cut into bands of rows for all threads, paired, at several sizes: the cross-over."""
+    import json
+
+    env = dict(os.environ, PYTHONPATH=str(_report.ROOT))
+    env.pop("IMGTOOL_AHEAD", None)
+    res = subprocess.run([sys.executable, "-c", _ONE_SHOT_SCRIPT, str(rounds)], env=env,
+                         cwd=_report.ROOT, capture_output=True, text=True)
+    if res.returncode != 0:
+        return ("Not measured: the kernels compiled ahead of time are not usable here ("
+                + res.stderr.strip().splitlines()[-1] + ").")
+    data = json.loads(res.stdout)
+    from imgtool.kernels import ROW_KERNELS
+    from imgtool.kernels._jit import max_threads
+
+    rows = []
+    for name, entries in data.items():
+        for mp, t1, tn, ratio in entries:
+            rows.append([name, f"{mp:g}", _ms(t1), _ms(tn), f"**{ratio:.2f}**"])
+    return (
+        "A one-shot command (`imgtool filter`, `imgtool edges`) runs the kernels compiled "
+        "ahead of time and never imports Numba (about 0.5 s saved). Those kernels release "
+        "the GIL, so `imgtool.kernels` cuts a filter call on a large image into one band of "
+        f"rows per thread (here {max_threads()}); the result is the same bit for bit "
+        "(`tests/test_kernels_ahead.py`). Measured in a new process without Numba, random "
+        f"uint8 images, {rounds} pairs per row (one thread / bands, interleaved); ratio < 1: "
+        "the bands pay.\n\n"
+        + _report.table(["filter", "megapixels", "1 thread min ms",
+                         f"{max_threads()} bands min ms", "median paired ratio bands / 1"],
+                        rows)
+        + "\n\nThe sizes from which a call is cut (`imgtool.kernels.ROW_KERNELS`, set from "
+        "this table): "
+        + ", ".join(f"`{name.split('.')[1]}` {m / 2**20:g} Mi values"
+                    for name, (_, _, m) in ROW_KERNELS.items())
+        + f".\n\nLoad average at the end: {_report.load_average()}. Canny's hysteresis is "
+        "global, so `edges` gains the bands for its Gaussian only; the JIT kernels (which "
+        "`imgtool` uses once Numba is loaded, e.g. in a batch) use the threads themselves."
+    )
+
+
 def compile_times():
     """First call in a fresh process with an empty Numba cache, then a second fresh process."""
     root = _report.ROOT
@@ -205,87 +260,113 @@ def compile_times():
     return out
 
 
+def _cell(res, target):
+    """``"**0.93** (0.90-0.97) met"``: median paired ratio, quartiles, verdict."""
+    verdict = "" if target is None else (" met" if res.ratio <= target else " **missed**")
+    return f"**{res.ratio:.2f}** ({res.spread()}){verdict}"
+
+
 def main() -> None:
-    filters.set_threads(THREADS)
-    cv2.setNumThreads(THREADS)
+    import numba  # noqa: F401  (the JIT kernels, which use threads: see the text)
+
+    from imgtool.kernels._jit import max_threads
+
+    all_threads = max_threads()
     f32 = natural_image()
     u8 = np.round(f32 * 255).astype(np.uint8)
 
-    load0 = os.getloadavg()[0]
+    load0 = _report.load_average()
     rows = []
+    missed = []
     ours_box = {}
-    for label, ours, ocv, target, sp, sk in _cases(u8, f32):
-        t_ours = _report.timeit(ours, repeat=7)
-        t_cv = _report.timeit(ocv, repeat=7)
+    for label, ours, ocv, targets, sp, sk in _cases(u8, f32):
+        res = {}
+        for n in (1, all_threads):
+            filters.set_threads(n)
+            cv2.setNumThreads(n)
+            res[n] = _report.paired(ours, ocv, rounds=ROUNDS)
         t_sp = _report.timeit(sp, repeat=1, warmup=0)
         t_sk = _report.timeit(sk, repeat=1, warmup=0) if sk is not None else None
         if label.startswith("box"):
-            ours_box[label] = t_ours
-        ratio = t_ours / t_cv
+            ours_box[label] = res[1].ours_min
+        t1, tn = targets if targets is not None else (None, None)
+        for n, t in ((1, t1), (all_threads, tn)):
+            if t is not None and res[n].ratio > t:
+                missed.append(f"{label} at {n} thread(s): {res[n].ratio:.2f}x (target {t:g}x)")
+        t_ours = res[all_threads].ours_min
         rows.append(
             [
                 label,
-                _ms(t_ours),
-                _ms(t_cv),
-                f"{ratio:.2f}",
-                _verdict(ratio, target),
+                f"{_ms(res[1].ours_min)} / {_ms(res[1].peer_min)}",
+                _cell(res[1], t1),
+                f"{_ms(res[all_threads].ours_min)} / {_ms(res[all_threads].peer_min)}",
+                _cell(res[all_threads], tn),
+                "-" if targets is None else " / ".join("-" if t is None else f"<= {t:g}"
+                                                       for t in targets),
                 _ms(t_sp),
                 f"{t_sp / t_ours:.0f}x {'met' if t_sp / t_ours >= 10 else 'missed'}",
                 _ms(t_sk) if t_sk is not None else "-",
             ]
         )
-        print(f"  {label}: {rows[-1][1:]}", file=sys.stderr, flush=True)
+        print(f"  {label}: {rows[-1][1:6]}", file=sys.stderr, flush=True)
+    filters.set_threads(all_threads)
+    cv2.setNumThreads(all_threads)
     b3, b51 = ours_box["box uint8 3x3"], ours_box["box uint8 51x51"]
     b11, b101 = ours_box["box uint8 11x11"], ours_box["box uint8 101x101"]
-    notes = [
-        text
-        for key, text in MISS_NOTES.items()
-        if any(key in r[0] and "missed" in (r[4] + r[6]) for r in rows)
-    ]
-    if b51 / b3 > 1.3:
-        notes.append(MISS_NOTES_BOX_RATIO)
+    notes = [MISS_NOTES_BOX_RATIO] if b51 / b3 > 1.3 else []
     (c_import, c_first), (w_import, w_first) = compile_times()
 
     table = _report.table(
         [
             "kernel",
-            "imgtool ms",
-            "OpenCV ms",
-            "imgtool / OpenCV",
-            "target vs OpenCV",
+            "1 thread: imgtool / OpenCV min ms",
+            "1 thread: ratio (quartiles)",
+            f"{all_threads} threads: imgtool / OpenCV min ms",
+            f"{all_threads} threads: ratio (quartiles)",
+            "targets (1 / all threads)",
             "scipy.ndimage ms",
             "scipy / imgtool (>= 10x)",
             "scikit-image ms",
         ],
         rows,
     )
+    missed_text = ("Targets missed in this run: " + "; ".join(missed) + "."
+                   if missed else "Every target met in this run.")
     body = f"""
-Image {SHAPE[1]} x {SHAPE[0]} (smoothed noise at two scales plus edges), single channel,
-{THREADS} threads for imgtool (`set_threads`) and OpenCV (`cv2.setNumThreads`). Border:
-reflect101 everywhere (OpenCV's default; scipy/scikit-image `mode="mirror"`). The Gaussian
-peers use the same radius (OpenCV `ksize = 2r + 1`, scipy `correlate1d` with our kernel,
-scikit-image `truncate = r / sigma`). Times are medians of 7 runs (scipy and scikit-image: one
-run). scikit-image's Sobel is its normalised magnitude, its Laplacian the 8-neighbour-ish
-`ksize=3` one: comparable work, shown for scale.
+Image {SHAPE[1]} x {SHAPE[0]} (smoothed noise at two scales plus edges), single channel.
+imgtool runs its JIT kernels (`set_threads`), OpenCV the same number of threads
+(`cv2.setNumThreads`), at 1 thread and at all {all_threads}. Border: reflect101 everywhere
+(OpenCV's default; scipy/scikit-image `mode="mirror"`). The Gaussian peers use the same radius
+(OpenCV `ksize = 2r + 1`, scipy `correlate1d` with our kernel, scikit-image
+`truncate = r / sigma`). {ROUNDS} pairs per cell. {_report.PAIRED_METHOD} scipy and
+scikit-image: one run at all threads (scipy is single-threaded), against imgtool's minimum at
+all threads. scikit-image's Sobel is its normalised magnitude, its Laplacian the
+8-neighbour-ish `ksize=3` one: comparable work, shown for scale.
 
 {table}
 
-Box cost vs window size: imgtool 51x51 / 3x3 = {b51 / b3:.2f} ({_verdict(b51 / b3, 1.3)});
-on the running-sum path alone (windows wider than 9), 101x101 / 11x11 = {b101 / b11:.2f}.
+{missed_text}
 
-Load average of the machine (1 min) before / after the run: {load0:.2f} / {os.getloadavg()[0]:.2f}
-(other work on the 2 cores makes the times noisier, mostly for the ms-scale kernels).
+Box cost vs window size (1 thread): imgtool 51x51 / 3x3 = {b51 / b3:.2f}
+({_verdict(b51 / b3, 1.3)}); on the running-sum path alone (windows wider than 9),
+101x101 / 11x11 = {b101 / b11:.2f}.
 
-{chr(10).join("- " + n for n in notes) if notes else "Every target met in this run."}
+Load average (1 min) before / after the run: {load0} / {_report.load_average()} (other work
+on the cores: the paired ratios are the figures to read, the minimum times are noisier).
+
+{chr(10).join("- " + n for n in notes)}
 
 Numba JIT compile time (all five filters, uint8 and float32 signatures, with
 `IMGTOOL_AHEAD=0`: no kernel compiled ahead of time): first call in a fresh process with an
 empty cache {c_first:.1f} s (import {c_import:.2f} s); a second fresh process loading that
 cache {w_first:.2f} s (import {w_import:.2f} s). The first calls include Numba's import, which
-`from imgtool import filters` no longer does.
+`from imgtool import filters` does not do.
 """
     _report.write_section("filters", "Filters (imgtool.filters)", body)
     print(body, file=sys.stderr)
+    shot = one_shot()
+    _report.write_section("oneshot", "One-shot commands: threads without Numba", shot)
+    print(shot, file=sys.stderr)
 
 
 if __name__ == "__main__":

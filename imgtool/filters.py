@@ -24,7 +24,8 @@ The constant value is ``cval`` (for integer images, rounded and saturated to the
 Reflection repeats as often as needed, so every border works on images smaller than the
 filter (a 1-pixel axis reflects onto itself). The JIT kernels run in parallel over rows;
 :func:`set_threads` sets the number of threads. A process that has not imported Numba runs
-8-bit calls on the kernels compiled ahead of time, on one thread (:mod:`imgtool.kernels`).
+8-bit calls on the kernels compiled ahead of time: one thread per call, and a large image is
+cut into one band of rows per thread (:data:`imgtool.kernels.ROW_KERNELS`).
 """
 
 from __future__ import annotations

@@ -225,7 +225,7 @@ def test_ridge_magnitude_is_the_nms_survivors():
 def test_otsu_matches_cv2_threshold(name):
     img = IMAGES[name]
     t, _ = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    assert auto_thresholds(img, "otsu") == (0.5 * t, t)
+    assert auto_thresholds(img, "otsu", sigma=None) == (0.5 * t, t)
     smoothed = filters.gaussian(img, 2.0)
     t2, _ = cv2.threshold(smoothed, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     assert auto_thresholds(img, "otsu", sigma=2.0) == (0.5 * t2, t2)
@@ -236,18 +236,19 @@ def test_otsu_matches_cv2_threshold(name):
 def test_median_recipe_by_hand(name, s):
     img = IMAGES[name]
     v = float(np.median(img))
-    low, high = auto_thresholds(img, "median", median_sigma=s)
+    low, high = auto_thresholds(img, "median", sigma=None, median_sigma=s)
     assert low == pytest.approx(max(0, (1 - s) * v))
     assert high == pytest.approx(min(255, (1 + s) * v))
     odd = img[:, :-1] if img.size % 2 == 0 else img  # odd and even counts
     v = float(np.median(odd))
-    assert auto_thresholds(odd, "median", median_sigma=s)[1] == pytest.approx(min(255, (1 + s) * v))
+    high_odd = auto_thresholds(odd, "median", sigma=None, median_sigma=s)[1]
+    assert high_odd == pytest.approx(min(255, (1 + s) * v))
 
 
 def test_median_on_float_input():
     img = IMAGES["coins"].astype(np.float64) / 255
     v = float(np.median(img.astype(np.float32) * np.float32(255)))
-    assert auto_thresholds(img, "median")[0] == pytest.approx(0.67 * v, rel=1e-5)
+    assert auto_thresholds(img, "median", sigma=None)[0] == pytest.approx(0.67 * v, rel=1e-5)
 
 
 def _ridge_values(img, sigma=None):
@@ -304,6 +305,75 @@ def test_detect_edges_equals_the_two_step_path(method):
     assert info["method"] == method and info["sigma"] == 1.4 and info["norm"] == "l2"
     assert np.array_equal(edges, canny(img, low, high, sigma=1.4))
     assert info["edge_fraction"] == np.count_nonzero(edges) / edges.size
+
+
+
+def _documented_images():
+    """Photos and scans of several kinds, in every input dtype the API takes."""
+    astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    return {
+        "page": skimage.data.page(),  # the scanned text page of the bug report
+        "camera": IMAGES["camera"],
+        "coins": IMAGES["coins"],
+        "synthetic_noisy": IMAGES["synthetic_noisy"],
+        "astronaut_bgr": astronaut[::2, ::2].copy(),
+        "text_uint16": skimage.data.text().astype(np.uint16) * 257,
+        "moon_float32": skimage.data.moon()[::2, ::2].astype(np.float32) / 255,
+        "coins_float64": IMAGES["coins"].astype(np.float64) / 255,
+    }
+
+
+@pytest.mark.parametrize("name", list(_documented_images()))
+@pytest.mark.parametrize("method", METHODS)
+def test_auto_thresholds_with_canny_is_detect_edges(name, method):
+    """A user combining the documented functions gets what `imgtool edges --auto` does."""
+    from imgtool.edges import DEFAULT_SIGMA
+
+    img = _documented_images()[name]
+    edges, info = detect_edges(img, method=method)
+    thresholds = auto_thresholds(img, method)
+    assert thresholds == (info["low"], info["high"])
+    assert np.array_equal(canny(img, *thresholds, sigma=DEFAULT_SIGMA), edges)
+    if method == DEFAULT_METHOD:
+        assert info["edge_fraction"] > 0.01  # the page of text has edges (it had none)
+
+
+def test_page_thresholds_are_measured_on_the_smoothed_page():
+    page = skimage.data.page()
+    low, high = auto_thresholds(page)
+    smoothed = filters.gaussian(page, 1.4)
+    assert (low, high) == auto_thresholds(smoothed, sigma=None)
+    assert (low, high) != auto_thresholds(page, sigma=None)  # unsmoothed: other thresholds
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (2, 3), (61, 83), (300, 40)])
+@pytest.mark.parametrize("row_step", [1, 2, 7])
+@pytest.mark.parametrize("l2", [True, False])
+def test_ridge_histograms_on_counted_rows_equal_the_full_ridge_map(shape, row_step, l2):
+    """The threshold histograms suppress non-maxima on the counted rows only: the same counts
+    as the histogram of the whole ridge map, from the uint8 image or from its gradients."""
+    rng = np.random.default_rng(shape[0] * 31 + shape[1])
+    img = cv2.GaussianBlur(rng.integers(0, 256, shape, dtype=np.uint8), (3, 3), 0)
+    gx, gy = filters.sobel(img, border="replicate")
+    ridge = k.ridge_magnitude(gx, gy, l2, 3)
+    expected = k.ridge_histogram(ridge, l2, 0.25, 8192, row_step)
+    if min(shape) > 2:
+        assert expected.sum() > 0  # the comparison is not between empty histograms
+    assert np.array_equal(k.ridge_histogram_u8(img, l2, 0.25, 8192, row_step), expected)
+    assert np.array_equal(
+        k.ridge_histogram_from_gradients(gx, gy, l2, 0.25, 8192, row_step), expected)
+
+
+@pytest.mark.parametrize("nblocks", [1, 3, 7, 40])
+@pytest.mark.parametrize("name", ["synthetic_noisy", "camera"])
+def test_canny_on_uint8_equals_canny_on_its_gradients(name, nblocks):
+    img = IMAGES[name]
+    gx, gy = filters.sobel(img, border="replicate")
+    for low, high, l2 in [(20.0, 60.0, True), (5.0, 40.0, True), (30.0, 90.0, False)]:
+        lo, hi = (low * low, high * high) if l2 else (low, high)
+        expected = k.canny_from_gradients(gx, gy, lo, hi, l2, nblocks)
+        assert np.array_equal(k.canny_u8(img, lo, hi, l2, nblocks), expected)
+        assert np.array_equal(expected > 0, reference_canny(img, low, high, l2))
 
 
 def test_detect_edges_defaults_and_fixed_thresholds():

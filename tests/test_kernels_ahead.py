@@ -81,6 +81,55 @@ def test_ahead_of_time_kernels_give_the_jit_results_bit_for_bit(built, monkeypat
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
+
+def _filters_on_uint8():
+    """Every filter whose kernel :mod:`imgtool.kernels` may cut into bands of rows."""
+    rng = np.random.default_rng(11)
+    out = []
+    for shape in ((67, 45), (40, 31, 3), (16, 9)):
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        out += [filters.gaussian(img, 2.0), filters.gaussian(img, 5.0, border="wrap"),
+                filters.gaussian(img, 0.8, border="constant", cval=9),
+                filters.box(img, 3), filters.box(img, (15, 31), border="reflect"),
+                filters.box(img, 5, border="constant", cval=200),
+                filters.laplacian(img), *filters.sobel(img, border="replicate"),
+                filters.gradient_magnitude(img, norm="l1")]
+    return out
+
+
+@pytest.mark.parametrize("bands", [2, 3, 7])
+def test_filters_cut_into_bands_of_rows_give_the_whole_image_result(built, monkeypatch, bands):
+    """A large image's ahead-of-time filter call is cut into one band of rows per thread;
+    here every image is cut (any size, ``bands`` threads): the JIT's results bit for bit."""
+    import imgtool.kernels as k
+    from imgtool.kernels import _jit
+
+    calls = []
+    find = _ahead.find
+
+    def spy(kernel, args):
+        fn = find(kernel, args)
+        if fn is None or kernel not in k.ROW_KERNELS:
+            return fn
+
+        def counted(*a):
+            calls.append(a[k.ROW_KERNELS[kernel][1][0]].shape[0])
+            return fn(*a)
+        return counted
+
+    monkeypatch.setattr(k, "_find", spy)
+    monkeypatch.setattr(k, "SPLIT_MIN_SCALE", 0)
+    monkeypatch.setattr(_jit, "threads", lambda: bands)
+    with _ahead.policy("always"):
+        cut = _filters_on_uint8()
+    # 9 kernel calls per image, each cut into min(threads, height // 16) bands
+    assert len(calls) == 9 * (min(bands, 67 // 16) + min(bands, 40 // 16) + 1)
+    with _ahead.policy("never"):
+        whole = _filters_on_uint8()
+    for a, b in zip(cut, whole, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
 def _run_cli(*args):
     """Run the command in a new process; its exit code, stdout, and whether Numba loaded."""
     script = ("import sys\nfrom imgtool.cli.main import main\n"

@@ -167,8 +167,8 @@ def io_options(default_name: str):
                          help="With --scheduler: inputs per Dask task (default: sized to "
                               "about 5 s of work each, measured as the batch runs)."),
             click.option("--threads", type=click.IntRange(min=1), default=None,
-                         help="Threads for one image (default: all cores; kernels "
-                              "compiled ahead of time use one)."),
+                         help="Threads for one image (default: all cores; a small "
+                              "image is filtered on one)."),
             click.option("--json", "as_json", is_flag=True,
                          help="Print one JSON object per input on stdout."),
             click.option("--quality", type=click.IntRange(1, 100), default=92, show_default=True,

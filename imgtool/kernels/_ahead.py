@@ -14,11 +14,13 @@ A kernel call (through :mod:`imgtool.kernels`) runs the ahead-of-time build when
 - the arguments have exactly the types of one of its signatures;
 - this process has not imported Numba. Once it has (a call that needed the JIT, or a
   caller that imported a kernel module), the JIT kernels run, which use several threads;
-- and the call comes from the main thread: these functions hold the GIL while they run
-  (``numba.pycc`` cannot release it), the JIT kernels do not (``nogil=True``).
+- and the call comes from the main thread (:mod:`imgtool.kernels` may then cut the call
+  into bands of rows, run by threads of its own).
 
-Both builds give the same results bit for bit (``tests/test_kernels_ahead.py``). The
-ahead-of-time build runs on one thread. ``IMGTOOL_AHEAD=0`` in the environment turns it off.
+Both builds give the same results bit for bit (``tests/test_kernels_ahead.py``). An
+ahead-of-time kernel runs on one thread and releases the GIL while it runs (the build
+patches ``numba.pycc``'s compile flags for that), so filters cut into bands use several
+cores. ``IMGTOOL_AHEAD=0`` in the environment turns the build off.
 
 Build: ``python -m imgtool.kernels._ahead`` (``make`` does it; it needs a C compiler, and does
 nothing when the build is current). Without the build, everything works through the JIT.
@@ -66,11 +68,8 @@ EXPORTS = (
     ("_canny", "bgr_to_gray_u8", "uint8[:, :, ::1]"),
     ("_canny", "histogram_u8", "uint8[:, ::1]"),
     ("_canny", "otsu_bin", "int64[::1]"),
-    ("_canny", "ridge_magnitude", "float32[:, ::1], float32[:, ::1], boolean, int64"),
-    ("_canny", "ridge_histogram", "float32[:, ::1], boolean, float64, int64, int64"),
-    ("_canny", "hysteresis", "float32[:, ::1], float64, float64, int64"),
-    ("_canny", "canny_from_gradients",
-     "float32[:, ::1], float32[:, ::1], float64, float64, boolean, int64"),
+    ("_canny", "ridge_histogram_u8", "uint8[:, ::1], boolean, float64, int64, int64"),
+    ("_canny", "canny_u8", "uint8[:, ::1], float64, float64, boolean, int64"),
     ("_lab", "lab_ab_u8",
      "uint8[:, :, ::1], float64[::1], float64[::1], float64, float32[:, :, ::1]"),
     ("_quad", "boundary_share",
@@ -252,7 +251,7 @@ def build() -> int:
             cc.export(symbol, ret(*argtypes))(dispatcher.py_func)
             entries.append({"kernel": f"{module}.{name}", "symbol": symbol,
                             "args": [_numba_key(t) for t in argtypes]})
-        cc.compile()
+        _compile_releasing_the_gil(cc)
         built = list(Path(tmp).glob(f"{LIB_NAME}.*"))
         if len(built) != 1:
             raise RuntimeError(f"the compiler made {len(built)} files, expected one")
@@ -272,6 +271,28 @@ def build() -> int:
     print(f"imgtool: compiled {len(entries)} kernel signatures ahead of time in "
           f"{time.perf_counter() - start:.0f} s ({target.name})")
     return len(entries)
+
+
+def _compile_releasing_the_gil(cc) -> None:
+    """``cc.compile()`` with wrappers that release the GIL while a kernel runs, like the JIT
+    kernels' ``nogil=True``: ``numba.pycc`` has no option for it, so the compile flags it
+    makes are given ``release_gil`` for the duration of the build. The kernels touch no
+    Python object, so threads can run them at once (:mod:`imgtool.kernels` cuts filters
+    into bands of rows)."""
+    import numba.pycc.compiler as pycc_compiler
+
+    plain = pycc_compiler.Flags
+
+    class _FlagsReleasingTheGil(plain):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release_gil = True
+
+    pycc_compiler.Flags = _FlagsReleasingTheGil
+    try:
+        cc.compile()
+    finally:
+        pycc_compiler.Flags = plain
 
 
 def main() -> int:

@@ -131,7 +131,8 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
     loops run in int32 lanes (twice as many per vector, and int32 -> float32 conversions).
     """
     acc_t = acc_proto.dtype.type
-    h, wc = src.shape
+    h = out.shape[0]  # the rows made: all of src's, or a band (rowidx starts at its first)
+    wc = src.shape[1]
     off = rx * channels
     count = (2 * ry + 1) * (2 * rx + 1)
     cv = acc_t(cval)
@@ -229,7 +230,8 @@ def box_rows_first_u8(src, channels, ry, rx, rowidx, colidx, cval, use_f32, nblo
     ROWS_FIRST_MAX``), so uint16 arithmetic modulo 2**16 gives them exactly; the vertical sums
     are int32. ``cval`` must be a uint8 value; ``use_f32`` as for :func:`box_sum_mean`.
     """
-    h, wc = src.shape
+    h = out.shape[0]  # the rows made: all of src's, or a band (rowidx starts at its first)
+    wc = src.shape[1]
     off = rx * channels
     wp = wc + 2 * off
     span = (2 * rx + 1) * channels

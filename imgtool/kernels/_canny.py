@@ -259,6 +259,191 @@ def ridge_histogram(ridge, l2, bin_width, nbins, row_step):
     return partial.sum(axis=0)
 
 
+# --- the automatic path: Sobel on the fly from a uint8 image, NMS only where it matters --------
+
+
+@kernel
+def _sobel_row_u8(src, i, l2, vs, vd, gx, gy, mag):
+    """Sobel of row ``i`` of uint8 ``src`` (replicated border, as ``cv2.Canny``) in int32.
+
+    ``gx``, ``gy`` get the derivatives (length W), ``mag[1:-1]`` the magnitude (squared for
+    L2) with zeros at both ends; a row outside the image gives magnitude 0. ``vs``, ``vd``
+    are scratch rows of length W + 2. The values are integers, exactly those of the float32
+    path (:func:`imgtool.filters.sobel` then :func:`_mag_row`): every sum is below 2**24.
+    """
+    h, w = src.shape
+    mag[0] = 0
+    mag[w + 1] = 0
+    if i < 0 or i >= h:
+        for j in range(w):
+            mag[j + 1] = 0
+        return
+    u = src[max(i - 1, 0)]
+    m = src[i]
+    d = src[min(i + 1, h - 1)]
+    vsm = vs[1:]
+    vdm = vd[1:]
+    for j in range(w):  # vertical pass: [1 2 1] for gx, [-1 0 1] for gy
+        a = np.int32(u[j])
+        c = np.int32(d[j])
+        vsm[j] = a + np.int32(2) * np.int32(m[j]) + c
+        vdm[j] = c - a
+    vs[0] = vs[1]
+    vs[w + 1] = vs[w]
+    vd[0] = vd[1]
+    vd[w + 1] = vd[w]
+    vs2 = vs[2:]
+    vd1 = vd[1:]
+    vd2 = vd[2:]
+    mm = mag[1:]
+    for j in range(w):  # horizontal pass: [-1 0 1] for gx, [1 2 1] for gy
+        x = vs2[j] - vs[j]
+        y = vd[j] + np.int32(2) * vd1[j] + vd2[j]
+        gx[j] = x
+        gy[j] = y
+        if l2:
+            mm[j] = x * x + y * y
+        else:
+            mm[j] = abs(x) + abs(y)
+
+
+@kernel(parallel=True)
+def canny_u8(src, low, high, l2, nblocks):
+    """Edge map (0/255 uint8) of a uint8 image: Sobel, NMS, double threshold, hysteresis.
+
+    The same result as :func:`canny_from_gradients` on ``filters.sobel(src, border=
+    "replicate")``, without storing the two float32 gradient images: each row block computes
+    its Sobel rows as it goes. ``low``/``high`` as there (squared for L2).
+    """
+    h, w = src.shape
+    out = np.empty((h, w), np.uint8)
+    stack = np.empty(h * w, np.int32)
+    step = (h + nblocks - 1) // nblocks
+    nb = (h + step - 1) // step
+    for b in prange(nb):
+        r0 = b * step
+        r1 = min(r0 + step, h)
+        base = r0 * w
+        top = base
+        mags = np.empty((3, w + 2), np.int32)
+        gxs = np.empty((3, w), np.int32)
+        gys = np.empty((3, w), np.int32)
+        vs = np.empty(w + 2, np.int32)
+        vd = np.empty(w + 2, np.int32)
+        _sobel_row_u8(src, r0 - 1, l2, vs, vd, gxs[0], gys[0], mags[0])
+        _sobel_row_u8(src, r0, l2, vs, vd, gxs[1], gys[1], mags[1])
+        p, c, n = 0, 1, 2
+        for i in range(r0, r1):
+            _sobel_row_u8(src, i + 1, l2, vs, vd, gxs[n], gys[n], mags[n])
+            prev, cur, nxt = mags[p], mags[c], mags[n]
+            gxr, gyr = gxs[c], gys[c]
+            orow = out[i]
+            for j in range(w):
+                m = cur[j + 1]
+                v = np.uint8(0)
+                if m > low and _is_ridge(gxr[j], gyr[j], m, prev, cur, nxt, j + 1):
+                    if m > high:
+                        v = EDGE
+                        stack[top] = i * w + j
+                        top += 1
+                    else:
+                        v = WEAK
+                orow[j] = v
+            p, c, n = c, n, p
+        _flood(out, stack, base, top, r0, r1, w)
+    _seed_borders_and_flood(out, stack, step)
+    for i in prange(h):
+        for j in range(w):
+            if out[i, j] == WEAK:
+                out[i, j] = 0
+    return out
+
+
+@kernel(inline="always")
+def _bin_ridges(hist, mag_nxt, mag_cur, mag_prev, gxr, gyr, l2, bin_width, nbins, keep):
+    """Count the non-maximum-suppression survivors of one row into ``hist``.
+
+    The suppression is :func:`_is_ridge` without branches (every neighbour pair is loaded
+    and the sector selects one), so it vectorises: on a noisy photo, where nearly every
+    pixel has a gradient, the branches of :func:`_is_ridge` mispredict at every pixel.
+    ``keep`` is a scratch row of W bytes.
+    """
+    w = gxr.size
+    p0, p1, p2 = mag_prev[:w], mag_prev[1:], mag_prev[2:]
+    c0, c1, c2 = mag_cur[:w], mag_cur[1:], mag_cur[2:]
+    n0, n1, n2 = mag_nxt[:w], mag_nxt[1:], mag_nxt[2:]
+    for j in range(w):
+        xs = gxr[j]
+        ys = gyr[j]
+        m = c1[j]
+        ax = np.float64(abs(xs))
+        ay = np.float64(abs(ys)) * _ONE
+        tg22x = ax * _TG22
+        hor = ay < tg22x
+        ver = ay > tg22x + ax * _TG67_EXTRA
+        anti = (xs < 0) != (ys < 0)
+        # every load is unconditional, so that the choice compiles to selects, not branches
+        l0, l2_, u0, u1, u2 = c0[j], c2[j], p0[j], p1[j], p2[j]
+        d0, d1, d2 = n0[j], n1[j], n2[j]
+        a = l0 if hor else (u1 if ver else (u2 if anti else u0))
+        b = l2_ if hor else (d1 if ver else (d0 if anti else d2))
+        keep[j] = (m > 0) & (m > a) & ((m > b) | ((hor | ver) & (m == b)))
+    for j in range(w):
+        if keep[j]:
+            m = c1[j]
+            v = np.sqrt(np.float64(m)) if l2 else np.float64(m)
+            k = int(v / bin_width)
+            if k >= nbins:
+                k = nbins - 1
+            hist[k] += 1
+
+
+@kernel(parallel=True)
+def ridge_histogram_u8(src, l2, bin_width, nbins, row_step):
+    """:func:`ridge_histogram` of the ridge map of uint8 ``src`` (Sobel with a replicated
+    border), computed on the counted rows only: every ``row_step``-th row."""
+    h, w = src.shape
+    rows = (h + row_step - 1) // row_step
+    nchunks = max(1, min(rows, 64))
+    per = (rows + nchunks - 1) // nchunks
+    partial = np.zeros((nchunks, nbins), np.int64)
+    for c in prange(nchunks):
+        mags = np.empty((3, w + 2), np.int32)
+        gxs = np.empty((3, w), np.int32)
+        gys = np.empty((3, w), np.int32)
+        vs = np.empty(w + 2, np.int32)
+        vd = np.empty(w + 2, np.int32)
+        keep = np.empty(w, np.bool_)
+        for r in range(c * per, min((c + 1) * per, rows)):
+            i = r * row_step
+            for t in range(3):
+                _sobel_row_u8(src, i - 1 + t, l2, vs, vd, gxs[t], gys[t], mags[t])
+            _bin_ridges(partial[c], mags[2], mags[1], mags[0], gxs[1], gys[1], l2, bin_width,
+                        nbins, keep)
+    return partial.sum(axis=0)
+
+
+@kernel(parallel=True)
+def ridge_histogram_from_gradients(gx, gy, l2, bin_width, nbins, row_step):
+    """:func:`ridge_histogram` of the ridge map of gradients ``gx``, ``gy``, computed on the
+    counted rows only: every ``row_step``-th row."""
+    h, w = gx.shape
+    rows = (h + row_step - 1) // row_step
+    nchunks = max(1, min(rows, 64))
+    per = (rows + nchunks - 1) // nchunks
+    partial = np.zeros((nchunks, nbins), np.int64)
+    for c in prange(nchunks):
+        mags = np.empty((3, w + 2), np.float32)
+        keep = np.empty(w, np.bool_)
+        for r in range(c * per, min((c + 1) * per, rows)):
+            i = r * row_step
+            for t in range(3):
+                _mag_row(gx, gy, i - 1 + t, l2, mags[t])
+            _bin_ridges(partial[c], mags[2], mags[1], mags[0], gx[i], gy[i], l2, bin_width,
+                        nbins, keep)
+    return partial.sum(axis=0)
+
+
 @kernel(parallel=True)
 def histogram_u8(image):
     """256-bin histogram of a 2-D uint8 image."""

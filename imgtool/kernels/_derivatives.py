@@ -47,7 +47,8 @@ def stencil3x3(src, channels, op, rowidx, colidx, cval, nblocks, out, out2):
     with radius 1.
     """
     acc_t = out.dtype.type
-    h, wc = src.shape
+    h = out.shape[0]  # the rows made: all of src's, or a band (rowidx starts at its first)
+    wc = src.shape[1]
     cv = acc_t(cval)
     two = acc_t(2)  # typed constants keep float32 arithmetic in float32
     four = acc_t(4)

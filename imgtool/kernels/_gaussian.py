@@ -25,7 +25,8 @@ def separable_symmetric(src, channels, wy, wx, rowidx, colidx, cval, maxval, nbl
     ``[0, maxval]``; ``maxval == 0`` stores the value as is.
     """
     acc_t = wy.dtype.type
-    h, wc = src.shape
+    h = out.shape[0]  # the rows made: all of src's, or a band (rowidx starts at its first)
+    wc = src.shape[1]
     ry = wy.size - 1
     rx = wx.size - 1
     cv = acc_t(cval)
@@ -40,7 +41,7 @@ def separable_symmetric(src, channels, wy, wx, rowidx, colidx, cval, maxval, nbl
         for y in range(y0, y1):
             # vertical pass into the middle of the padded row; the first pass also takes the
             # nearest row pair when both rows exist
-            s0 = src[y]
+            s0 = src[rowidx[y + ry]]  # row y itself (rowidx may start at a band's first row)
             w0 = wy[0]
             kstart = 1
             a = rowidx[y + ry - 1] if ry > 0 else -1
