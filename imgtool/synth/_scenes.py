@@ -1,0 +1,493 @@
+"""The scene classes built in 3-D: desk tops with their edges, clutter, hidden corners, light
+wood, spiral notebooks (see :data:`imgtool.synth.SCENES`).
+
+The page's pose gives the camera; the desk is the page's plane. Every pixel's ray is traced
+to the desk (and, past the desk's edges, to the table's side and the floor below) to texture
+it in perspective; things on the desk are solids projected by the same camera.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from imgtool.synth import _objects as obj
+from imgtool.synth._camera import Camera, pose
+from imgtool.synth._page import (
+    KINDS,
+    SPREAD_GAP,
+    notebook_image,
+    page_aspect_for,
+    render_page,
+)
+from imgtool.synth._photo import SynthPhoto, finish
+
+# How much of the frame's short side the page spans, per class: small enough on a desk
+# top that the desk's edges fit in the frame.
+_FILL = {"desk_edges": (0.3, 0.55), "clutter": (0.38, 0.65), "hidden_corner": (0.4, 0.7),
+         "light_wood": (0.4, 0.8), "notebook": (0.42, 0.75)}
+_TABLE_DROP = (2.2, 2.8)  # desk top to floor, in page heights (70-85 cm under an A4 page)
+_TABLE_THICKNESS = (0.06, 0.12)  # the desk top's own thickness (2-4 cm)
+
+
+def render_scene(rng, scene, kind, tilt, width, height, jpeg) -> SynthPhoto:
+    if scene == "notebook":
+        kind = kind or str(rng.choice(["closed", "spread"]))
+        if kind not in ("closed", "spread"):
+            raise ValueError(f"unknown notebook kind {kind!r} (closed or spread)")
+        page_aspect = float(rng.uniform(0.68, 0.78))
+        spiral = "left" if kind == "spread" or rng.random() < 0.7 else "top"
+        page, holes = notebook_image(rng, kind, page_aspect, spiral)
+        aspect = page_aspect if kind == "closed" else 2 * page_aspect + SPREAD_GAP
+    else:
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown page kind {kind!r} (one of {', '.join(KINDS)})")
+        kind = kind or str(rng.choice(KINDS, p=[0.45, 0.35, 0.2]))
+        aspect = page_aspect_for(rng, kind)
+        page = render_page(rng, kind, aspect)
+    tilt = float(rng.uniform(0, 45) if tilt is None else tilt)
+    corners, params, cam = pose(rng, aspect, tilt, width, height, kind, fill=_FILL[scene],
+                                may_leave=False)
+    params["tilt"] = tilt
+    light = _polar(rng.uniform(0, 2 * np.pi), rng.uniform(0.25, 0.8))
+    outline = np.array([[-aspect / 2, -0.5], [aspect / 2, -0.5], [aspect / 2, 0.5],
+                        [-aspect / 2, 0.5]])
+    masks = {}
+    desk_z = 0.0
+    if scene == "notebook" and kind == "closed":
+        # the cover is the top face; the desk lies one notebook's thickness below it
+        thickness = float(rng.uniform(0.008, 0.03))
+        desk_z = -cam.up * thickness
+        params["thickness"] = thickness
+    surface = _SURFACES[scene](rng)
+    canvas, desk = _surface(rng, cam, surface, desk_z)
+    background = surface["name"]
+    if desk is not None:
+        masks["desk"] = desk
+    if scene == "clutter":
+        _under_sheets(rng, canvas, cam, aspect, outline, params)
+    if scene == "notebook" and kind == "closed":
+        _notebook_block(rng, canvas, cam, outline, desk_z)
+    _paste(rng, canvas, cam, page, outline, shadow=scene != "notebook" or kind == "spread")
+    page_mask = obj.polygon_mask(canvas.shape, corners) > 0.5
+    if scene == "notebook":
+        rings = _binding(rng, canvas, cam, kind, spiral, aspect, page_aspect, holes, desk_z)
+        masks["rings"] = rings > 0.5
+        params["spiral"] = spiral if kind == "closed" else "middle"
+    over = np.zeros(canvas.shape[:2], np.float32)
+    objects = []
+    if scene == "clutter":
+        over = _clutter(rng, canvas, cam, outline, light, objects)
+    elif scene == "hidden_corner":
+        over = _occlude_corner(rng, canvas, cam, outline, light, objects, params)
+    elif scene in ("light_wood", "notebook", "desk_edges") and rng.random() < 0.3:
+        over = _pens(rng, canvas, cam, outline, light, 1, objects)
+    params["objects"] = objects
+    masks["over_page"] = (over > 0.5) & page_mask
+    canvas *= np.array(1 + rng.normal(0, 0.03, 3), np.float32)  # white balance
+    photo = finish(rng, canvas, params, jpeg)
+    return SynthPhoto(photo, corners, aspect, kind, background, params, scene, masks)
+
+
+def _polar(angle, r):
+    return np.array([math.cos(angle), math.sin(angle)]) * r
+
+
+# ---------------------------------------------------------------- surfaces
+
+def _grey_desk(rng):
+    g = rng.uniform(165, 225)
+    return {"name": "office table", "style": "laminate",
+            "colour": g + rng.uniform(-8, 8, 3), "edges": True}
+
+
+def _clutter_desk(rng):
+    if rng.random() < 0.6:  # light, like the office desks in SmartDoc's cluttered scenes
+        colour = rng.uniform(185, 230) + rng.uniform(-10, 10, 3)
+    else:
+        colour = rng.uniform(80, 170, 3)
+    return {"name": "cluttered desk", "style": "laminate", "colour": colour,
+            "edges": rng.random() < 0.3}
+
+
+def _wood_desk(rng):
+    return {"name": "light wood", "style": "wood", "edges": rng.random() < 0.35,
+            "light": np.array(rng.uniform([150, 185, 205], [195, 215, 240])),
+            "dark": np.array(rng.uniform([105, 140, 170], [150, 180, 215]))}
+
+
+def _any_desk(rng):
+    r = rng.random()
+    if r < 0.35:
+        d = _wood_desk(rng)
+        if rng.random() < 0.5:  # darker woods too
+            d["light"] = d["light"] * rng.uniform(0.45, 0.8)
+            d["dark"] = d["dark"] * rng.uniform(0.35, 0.7)
+        d["name"] = "wood"
+        return d
+    colour = rng.uniform(20, 230) + rng.uniform(-12, 12, 3)
+    return {"name": "desk", "style": "laminate", "colour": colour,
+            "edges": rng.random() < 0.25}
+
+
+_SURFACES = {"desk_edges": _grey_desk, "clutter": _clutter_desk, "hidden_corner": _any_desk,
+             "light_wood": _wood_desk, "notebook": _any_desk}
+
+
+def _surface(rng, cam: Camera, surface, desk_z):
+    """The desk (and past its edges, the table's side and the floor), float BGR."""
+    u, v = cam.plane_coords(desk_z)
+    foot = cam.footprint(desk_z, grow=0.02)
+    lo, hi = foot.min(axis=0), foot.max(axis=0)
+    density = float(cam.pixel_size(foot).max())  # pixels per desk unit, nearest
+    if surface["style"] == "wood":
+        top = _wood(rng, u, v, lo, hi, density, surface)
+    else:
+        top = _laminate(rng, u, v, lo, hi, density, surface["colour"])
+    if not surface["edges"]:
+        return top, None
+    return _table_edges(rng, cam, top, u, v, foot, desk_z)
+
+
+def _noise_field(rng, lo, hi, res, sigma):
+    """Smooth noise over the desk box ``lo-hi``, ``res`` texels a unit (x, y), blurred
+    ``sigma`` texels (x, y); returns the texture and how to sample it."""
+    n = np.maximum(((hi - lo) * res).astype(int) + 2, 2)
+    n = np.minimum(n, 6000)
+    res = (n - 2) / np.maximum(hi - lo, 1e-6)
+    tex = rng.normal(0, 1, (n[1], n[0])).astype(np.float32)
+    tex = cv2.GaussianBlur(tex, (0, 0), sigmaX=float(sigma[0]), sigmaY=float(sigma[1]))
+    tex /= max(float(tex.std()), 1e-6)
+
+    def sample(x, y):
+        mx = ((x - lo[0]) * res[0]).astype(np.float32)
+        my = ((y - lo[1]) * res[1]).astype(np.float32)
+        return cv2.remap(tex, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return sample
+
+
+def _laminate(rng, u, v, lo, hi, density, colour):
+    """A plain desk top: fine speckle and broad mottling, in perspective."""
+    fine = _noise_field(rng, lo, hi, np.full(2, density / 1.5), (0.7, 0.7))(u, v)
+    broad = _noise_field(rng, lo, hi, np.full(2, 40.0), (6, 6))(u, v)
+    tone = fine * rng.uniform(1.5, 4) + broad * rng.uniform(2, 7)
+    return np.asarray(colour, np.float32) + tone[..., None]
+
+
+def _wood(rng, u, v, lo, hi, density, surface):
+    """Wood grain along a random direction: fine streaks and slowly wandering rings."""
+    ang = rng.uniform(0, np.pi) if rng.random() < 0.3 else rng.choice([0, np.pi / 2]) + \
+        rng.uniform(-0.15, 0.15)
+    c, s = math.cos(ang), math.sin(ang)
+    along, across = u * c + v * s, -u * s + v * c
+    corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    ra, rc = corners @ [c, s], corners @ [-s, c]
+    blo, bhi = np.array([ra.min(), rc.min()]), np.array([ra.max(), rc.max()])
+    streaks = _noise_field(rng, blo, bhi, np.array([density / 30, density / 1.2]),
+                           (2.0, 0.8))(along, across)
+    wander = _noise_field(rng, blo, bhi, np.array([8.0, 8.0]), (3, 3))(along, across)
+    period = rng.uniform(0.02, 0.06)
+    rings = 0.5 + 0.5 * np.sin(2 * np.pi * (across + wander * period * 2.5) / period)
+    mix = np.clip(0.55 * rings ** 3 + 0.25 * streaks + 0.3, 0, 1)
+    light, dark = surface["light"].astype(np.float32), surface["dark"].astype(np.float32)
+    return light + mix[..., None] * (dark - light) * rng.uniform(0.5, 1.0)
+
+
+def _table_edges(rng, cam: Camera, top, u, v, foot, desk_z):
+    """Cut the desk top to a table whose edges (one to four) run through the frame."""
+    ang = rng.choice([0.0, np.pi / 2]) + rng.uniform(-0.2, 0.2)
+    axes = np.array([[math.cos(ang), math.sin(ang)], [-math.sin(ang), math.cos(ang)]])
+    page = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])  # page's reach
+    # (the page's own corners are within 0.5 * max(aspect, 1) of the origin; be generous)
+    page = page * 1.2
+    sides = []  # (axis index, sign, page reach, frame reach)
+    for i in (0, 1):
+        for sign in (1, -1):
+            n = axes[i] * sign
+            sides.append((i, sign, float((page @ n).max()), float((foot @ n).max())))
+    room = [k for k, s in enumerate(sides) if s[3] - s[2] > 0.15]
+    if not room:
+        room = [int(np.argmax([s[3] - s[2] for s in sides]))]
+    count = min(len(room), int(rng.choice([1, 2, 3, 4], p=[0.2, 0.45, 0.25, 0.1])))
+    shown = set(rng.choice(room, count, replace=False).tolist())
+    half = np.zeros((2, 2))  # [axis][0: negative side, 1: positive side] reach
+    for k, (i, sign, p, f) in enumerate(sides):
+        if k in shown:
+            reach = p + 0.05 + rng.uniform(0.05, 0.7) * max(f - p - 0.05, 0.01)
+        else:
+            reach = f + 2.0
+        half[i, 0 if sign < 0 else 1] = reach
+    centre_ab = (half[:, 1] - half[:, 0]) / 2
+    half_size = (half[:, 1] + half[:, 0]) / 2
+    radius = float(rng.choice([0.0, rng.uniform(0.02, 0.2)]))
+
+    def signed(x, y):
+        a = x * axes[0, 0] + y * axes[0, 1] - centre_ab[0]
+        b = x * axes[1, 0] + y * axes[1, 1] - centre_ab[1]
+        qa, qb = np.abs(a) - (half_size[0] - radius), np.abs(b) - (half_size[1] - radius)
+        out = np.hypot(np.maximum(qa, 0), np.maximum(qb, 0))
+        return out + np.minimum(np.maximum(qa, qb), 0) - radius
+
+    h, w = top.shape[:2]
+    unit = 1 / max(float(cam.pixel_size(foot).min()), 1e-6)  # desk units per pixel, far
+    d_top = signed(u, v)
+    inside = np.clip(0.5 - d_top / (unit * 0.7), 0, 1)
+    # the table's edge banding: a thin band along the rim, darker or lighter
+    band = rng.uniform(0.004, 0.015)
+    band_colour = rng.uniform(40, 150) if rng.random() < 0.6 else rng.uniform(190, 235)
+    rim = np.clip(0.5 - (-d_top - band) / (unit * 0.7), 0, 1) * inside
+    thickness = rng.uniform(*_TABLE_THICKNESS)
+    u2, v2 = cam.plane_coords(desk_z - cam.up * thickness)
+    side = np.clip(0.5 - signed(u2, v2) / (unit * 0.7), 0, 1) * (1 - inside)
+    drop = rng.uniform(*_TABLE_DROP)
+    fu, fv = cam.plane_coords(desk_z - cam.up * drop)
+    ffoot = cam.footprint(desk_z - cam.up * drop, grow=0.02)
+    floor = _laminate(rng, fu, fv, ffoot.min(axis=0), ffoot.max(axis=0),
+                      float(cam.pixel_size(foot).max()) / 3,
+                      rng.uniform(30, 110) + rng.uniform(-10, 10, 3))
+    if rng.random() < 0.4:  # a white wall behind instead
+        floor = floor * 0.3 + rng.uniform(150, 200)
+    floor = cv2.GaussianBlur(floor, (0, 0), rng.uniform(1.0, 3.0))  # out of focus
+    under = cv2.GaussianBlur(np.maximum(inside, side), (0, 0), 0.05 * w)
+    floor *= (1 - rng.uniform(0.2, 0.5) * under)[..., None]  # the table's shadow
+    side_colour = np.float32(band_colour) * rng.uniform(0.6, 0.9)
+    out = floor * (1 - side - inside)[..., None] + side[..., None] * side_colour
+    top = top * (1 - rim[..., None]) + rim[..., None] * np.float32(band_colour)
+    out += top * inside[..., None]
+    return out.astype(np.float32), inside > 0.5
+
+
+# ---------------------------------------------------------------- flat things
+
+def _paste(rng, canvas, cam: Camera, image, quad, *, z=0.0, shadow=True, alpha=None):
+    """Lay ``image`` flat on the desk over the desk quadrilateral ``quad`` (TL, TR, BR, BL)."""
+    h, w = canvas.shape[:2]
+    ih, iw = image.shape[:2]
+    src = np.array([[-0.5, -0.5], [iw - 0.5, -0.5], [iw - 0.5, ih - 0.5], [-0.5, ih - 0.5]],
+                   np.float32)
+    dst = cam.project(np.column_stack([quad, np.full(4, z)])).astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    flags = cv2.INTER_AREA if max(ih, iw) > max(h, w) else cv2.INTER_LINEAR
+    warped = cv2.warpPerspective(image, matrix, (w, h), flags=flags).astype(np.float32)
+    mask = cv2.warpPerspective(np.ones((ih, iw), np.float32) if alpha is None else alpha,
+                               matrix, (w, h), flags=cv2.INTER_LINEAR)
+    if shadow:
+        offset = rng.uniform(1, 5, 2)
+        sh = cv2.warpAffine(mask, np.float32([[1, 0, offset[0]], [0, 1, offset[1]]]), (w, h))
+        obj.shade(canvas, sh, rng.uniform(0.15, 0.35), rng.uniform(2, 6))
+    obj.paint(canvas, mask, warped)
+    return mask
+
+
+def _place(outline, shift, turn):
+    c, s = math.cos(turn), math.sin(turn)
+    return outline @ np.array([[c, s], [-s, c]]) + shift
+
+
+def _under_sheets(rng, canvas, cam, aspect, outline, params):
+    """Other sheets under the page: a stack slightly askew, or a magazine partly under it."""
+    under = []
+    if rng.random() < 0.6:
+        for _ in range(int(rng.integers(1, 4))):
+            quad = _place(outline, rng.normal(0, 0.03, 2), rng.normal(0, 0.04))
+            sheet = render_page(rng, str(rng.choice(KINDS[:2])), aspect, 700)
+            _paste(rng, canvas, cam, sheet, quad)
+            under.append("sheet")
+    if rng.random() < 0.5 or not under:
+        m_aspect = rng.uniform(0.7, 0.8)
+        mag = _magazine(rng, m_aspect)
+        size = rng.uniform(0.9, 1.1)
+        direction = _polar(rng.uniform(0, 2 * np.pi), 1)
+        shift = direction * np.array([aspect, 1.0]) * rng.uniform(0.5, 0.8)
+        base = np.array([[-m_aspect / 2, -0.5], [m_aspect / 2, -0.5], [m_aspect / 2, 0.5],
+                         [-m_aspect / 2, 0.5]]) * size
+        _paste(rng, canvas, cam, mag, _place(base, shift, rng.uniform(-0.6, 0.6)))
+        under.append("magazine")
+    params["under"] = under
+
+
+def _magazine(rng, aspect, height=700):
+    width = round(height * aspect)
+    img = np.full((height, width, 3), rng.uniform(200, 245), np.float32)
+    for _ in range(int(rng.integers(2, 5))):  # photographs and colour blocks
+        x0, y0 = rng.uniform(0, width * 0.7), rng.uniform(0, height * 0.8)
+        x1, y1 = x0 + rng.uniform(60, width), y0 + rng.uniform(60, height * 0.5)
+        block = np.array(rng.uniform(20, 230, 3), np.float32)
+        img[int(y0):int(y1), int(x0):int(x1)] = block
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, (height, width, 3)).astype(np.float32),
+                             (0, 0), 12) * 300
+    img = np.clip(img + blobs, 0, 255).astype(np.uint8)
+    ink = (20, 20, 20)
+    for col in range(2):
+        x = 20 + col * width // 2
+        for y in range(int(height * 0.55), height - 20, 14):
+            _text = " ".join(rng.choice(list("abcdefghij"), 12))
+            cv2.putText(img, _text, (x, y), cv2.FONT_HERSHEY_PLAIN, 0.7, ink, 1, cv2.LINE_AA)
+    return img
+
+
+# ---------------------------------------------------------------- notebooks
+
+def _notebook_block(rng, canvas, cam, outline, desk_z):
+    """The closed notebook's sides: the page block's edges under the cover."""
+    top = np.column_stack([outline, np.zeros(4)])
+    bottom = np.column_stack([outline, np.full(4, desk_z)])
+    shadow = obj._shadow_points(top, desk_z, cam.up, np.array([0.15, 0.1]))
+    obj.shade(canvas, obj.polygon_mask(canvas.shape, cv2.convexHull(
+        cam.project(np.vstack([bottom, shadow])).astype(np.float32))[:, 0]), 0.35, 3)
+    hull = cv2.convexHull(cam.project(np.vstack([top, bottom])).astype(np.float32))[:, 0]
+    obj.paint(canvas, obj.polygon_mask(canvas.shape, hull),
+              np.float32(rng.uniform(205, 235)) - np.float32([6, 0, 0]))
+
+
+def _binding(rng, canvas, cam, kind, spiral, aspect, page_aspect, holes, desk_z):
+    """The spiral's loops along the bound edge (a closed notebook) or the middle (a spread)."""
+    radius = rng.uniform(0.012, 0.02)
+    wire = rng.uniform(0.003, 0.005)
+    colour = (rng.uniform(150, 210),) * 3 if rng.random() < 0.6 else tuple(
+        rng.uniform(10, 120, 3))
+    if kind == "spread":
+        xs = np.zeros_like(holes)
+        ys = holes - 0.5
+        centres = np.column_stack([xs, ys])
+        gap = SPREAD_GAP / 2
+        return obj.draw_rings(canvas, cam, centres, np.array([1.0, 0.0]), gap + 0.018, 0.0,
+                              wire, colour, open_between=(-gap, gap))
+    thickness = abs(desk_z)
+    mid = desk_z / 2
+    r = max(radius, thickness / 2 + 0.006)
+    if spiral == "left":
+        edge = -aspect / 2
+        centres = np.column_stack([np.full(len(holes), edge + 0.018 - r),
+                                   holes - 0.5])
+        out = np.array([-1.0, 0.0])
+        open_between = (-np.inf, -edge)  # outward coordinate beyond the edge
+    else:
+        edge = -0.5
+        centres = np.column_stack([holes * aspect - aspect / 2,
+                                   np.full(len(holes), edge + 0.018 - r)])
+        out = np.array([0.0, -1.0])
+        open_between = (-np.inf, -edge)
+    # loops run from the holes (inside, 0.018 from the edge) round the edge and back
+    centres = centres + out * 0.0
+    open_between = (-edge, np.inf)
+    return obj.draw_rings(canvas, cam, centres, out, r, mid, wire, colour,
+                          open_between=open_between)
+
+
+# ---------------------------------------------------------------- things on the desk
+
+_PEN_COLOURS = [(40, 40, 40), (200, 200, 200), (160, 60, 20), (30, 30, 170), (40, 220, 230),
+                (60, 200, 90), (230, 230, 230)]
+
+
+def _far_from_corners(outline, pts, clearance):
+    """Whether the desk points ``pts`` all keep ``clearance`` from every page corner."""
+    d = np.linalg.norm(pts[:, None, :] - outline[None], axis=2)
+    return bool((d > clearance).all())
+
+
+def _pens(rng, canvas, cam, outline, light, count, objects):
+    over = np.zeros(canvas.shape[:2], np.float32)
+    span = outline.max(axis=0)
+    for _ in range(count):
+        for _try in range(30):
+            centre = rng.uniform(-0.8, 0.8, 2) * span
+            direction = _polar(rng.uniform(0, 2 * np.pi), 1)
+            length = rng.uniform(0.4, 0.5)
+            a, b = centre - direction * length / 2, centre + direction * length / 2
+            line = a + np.outer(np.linspace(0, 1, 20), b - a)
+            if _far_from_corners(outline, line, 0.08):
+                break
+        marker = rng.random() < 0.4
+        radius = rng.uniform(0.025, 0.035) if marker else rng.uniform(0.012, 0.018)
+        body = _PEN_COLOURS[int(rng.integers(len(_PEN_COLOURS)))]
+        cap = _PEN_COLOURS[int(rng.integers(len(_PEN_COLOURS)))]
+        over = np.maximum(over, obj.draw_pen(canvas, cam, a, b, radius, body, cap, light=light,
+                                             cap_share=rng.uniform(0.2, 0.35)))
+        objects.append("marker" if marker else "pen")
+    return over
+
+
+def _clutter(rng, canvas, cam, outline, light, objects):
+    span = outline.max(axis=0)
+    over = np.zeros(canvas.shape[:2], np.float32)
+    foot = cam.footprint(0.0)
+    if rng.random() < 0.7:  # a mug beside the page
+        for _ in range(30):
+            centre = _polar(rng.uniform(0, 2 * np.pi), 1) * (span + rng.uniform(0.18, 0.5))
+            if cv2.pointPolygonTest(foot.astype(np.float32), tuple(centre), False) > 0:
+                break
+        over = np.maximum(over, obj.draw_mug(
+            canvas, cam, centre, rng.uniform(0.12, 0.15), rng.uniform(0.3, 0.36),
+            tuple(rng.uniform(150, 245, 3)) if rng.random() < 0.6 else tuple(
+                rng.uniform(20, 200, 3)), light=light, fill=(25, 45, 70)
+            if rng.random() < 0.6 else None, rng=rng))
+        objects.append("mug")
+    if rng.random() < 0.8:  # a cable across the page, in from beyond the frame
+        reach = float(np.abs(foot).max()) + 0.5
+        for _ in range(30):
+            a = _polar(rng.uniform(0, 2 * np.pi), reach)
+            b = -a + rng.normal(0, 0.3, 2)
+            path = obj.smooth_curve(rng, a, b, rng.uniform(0.1, 0.4))
+            path = path[_inside(path, cam)]
+            if len(path) > 10 and _far_from_corners(outline, path, 0.07):
+                break
+        if len(path) > 10:
+            over = np.maximum(over, obj.draw_cable(
+                canvas, cam, path, rng.uniform(0.008, 0.014),
+                tuple(rng.uniform(10, 50, 3)) if rng.random() < 0.75 else tuple(
+                    rng.uniform(180, 230, 3)), light=light))
+            objects.append("cable")
+    over = np.maximum(over, _pens(rng, canvas, cam, outline, light, int(rng.integers(1, 4)),
+                                  objects))
+    return over
+
+
+def _inside(path, cam, grow=0.3):
+    """Which desk points are seen within the frame pushed out by ``grow``."""
+    foot = cam.footprint(0.0, grow=grow).astype(np.float32)
+    return np.array([cv2.pointPolygonTest(foot, (float(x), float(y)), False) >= 0
+                     for x, y in path], bool)
+
+
+def _occlude_corner(rng, canvas, cam, outline, light, objects, params):
+    """A mug, a cup or a phone over one page corner, that corner's neighbours left clear."""
+    which = int(rng.integers(4))
+    corner = outline[which]
+    params["hidden_corner"] = which
+    others = np.delete(outline, which, axis=0)
+    thing = str(rng.choice(["mug", "cup", "phone"], p=[0.45, 0.2, 0.35]))
+    objects.append(thing)
+    for _ in range(50):
+        if thing == "phone":
+            angle = rng.uniform(0, np.pi)
+            centre = corner + rng.uniform(-0.1, 0.1, 2)
+            ring = obj.phone_outline(centre, angle)
+            ok = cv2.pointPolygonTest(ring.astype(np.float32), tuple(corner), True) > 0.03
+        else:
+            radius = rng.uniform(0.11, 0.15)
+            centre = corner + _polar(rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.5) * radius)
+            ring = centre + np.array([[math.cos(a), math.sin(a)] for a in
+                                      np.linspace(0, 2 * np.pi, 24)]) * radius
+            ok = True
+        if ok and _far_from_corners(others, ring, 0.1):
+            break
+    if thing == "phone":
+        face = (tuple(rng.uniform(15, 40, 3)) if rng.random() < 0.6 else
+                tuple(rng.uniform(30, 220, 3)))
+        over = obj.draw_phone(canvas, cam, centre, angle, face=face,
+                              side=tuple(rng.uniform(40, 180, 3)), light=light, rng=rng)
+    elif thing == "mug":
+        over = obj.draw_mug(canvas, cam, centre, radius, rng.uniform(0.3, 0.36),
+                            tuple(rng.uniform(20, 245, 3)), light=light, rng=rng,
+                            fill=(25, 45, 70) if rng.random() < 0.6 else None)
+    else:
+        over = obj.draw_mug(canvas, cam, centre, radius, rng.uniform(0.3, 0.4),
+                            tuple(rng.uniform(170, 250, 3)), light=light, handle=False,
+                            taper=1.3, fill=(30, 50, 80) if rng.random() < 0.5 else None)
+    if rng.random() < 0.3:
+        over = np.maximum(over, _pens(rng, canvas, cam, outline, light, 1, objects))
+    return over
