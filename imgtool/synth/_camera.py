@@ -73,7 +73,8 @@ class Camera:
         a = self.project(points)
         bx = self.project(points + [step, 0])
         by = self.project(points + [0, step])
-        return np.sqrt(np.abs(np.cross(bx - a, by - a))) / step
+        dx, dy = bx - a, by - a
+        return np.sqrt(np.abs(dx[:, 0] * dy[:, 1] - dx[:, 1] * dy[:, 0])) / step
 
 
 def pose(rng, aspect, tilt, width, height, kind, *, fill=None, may_leave=True):

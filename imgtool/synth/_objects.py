@@ -35,18 +35,49 @@ def polyline_mask(shape, pts, thickness) -> np.ndarray:
     return mask
 
 
+def _box(mask):
+    """The slices around where ``mask`` is non-zero (None if nowhere)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
+        return None
+    cols = np.flatnonzero(mask[rows[0]:rows[-1] + 1].any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 def paint(canvas, mask, colour) -> None:
     """Paint ``colour`` (BGR, or an image) over ``canvas`` where ``mask`` covers it."""
-    m = mask[..., None]
-    canvas *= 1 - m
-    canvas += m * np.asarray(colour, np.float32)
+    box = _box(mask)
+    if box is None:
+        return
+    m = mask[box][..., None]
+    colour = np.asarray(colour, np.float32)
+    if colour.ndim == 3:
+        colour = colour[box]
+    sub = canvas[box]
+    sub *= 1 - m
+    sub += m * colour
 
 
-def shade(canvas, mask, strength, blur) -> None:
+def blur(image, sigma):
+    """A Gaussian blur; a wide one is done at a lower resolution (the result is smooth)."""
+    if sigma <= 8:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    h, w = image.shape[:2]
+    f = sigma / 4
+    small = cv2.resize(image, (max(1, int(w / f)), max(1, int(h / f))),
+                       interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 4)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def shade(canvas, mask, strength, sigma) -> None:
     """Darken the canvas under a soft shadow."""
-    if blur > 0.3:
-        mask = cv2.GaussianBlur(mask, (0, 0), blur)
-    canvas *= 1 - strength * mask[..., None]
+    if sigma > 0.3:
+        mask = blur(mask, sigma)
+    box = _box(mask > 1e-3)
+    if box is None:
+        return
+    canvas[box] *= 1 - strength * mask[box][..., None]
 
 
 def _hull(cam: Camera, points3d) -> np.ndarray:
@@ -76,6 +107,12 @@ def _body_shading(canvas, mask, cam, axis_px, strength):
     gain = 1 - strength * (0.5 - 0.5 * np.cos(np.pi * (t - 0.3)) ** 2)
     sub = canvas[ys, xs]
     canvas[ys, xs] = sub * (1 - mask[ys, xs, None] * (1 - gain[:, None]))
+
+
+def mug_hull(cam: Camera, centre, radius, height, *, z0=0.0, taper=1.0) -> np.ndarray:
+    """The pixels' outline of a mug's body (without its handle)."""
+    return _hull(cam, np.vstack([_circle(centre, radius / taper, z0),
+                                 _circle(centre, radius, z0 + cam.up * height)]))
 
 
 def draw_mug(canvas, cam: Camera, centre, radius, height, colour, *, z0=0.0, light=(0.3, 0.2),

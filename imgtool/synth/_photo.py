@@ -22,9 +22,10 @@ class SynthPhoto:
     background: str
     params: dict = field(default_factory=dict)
     scene: str = "plain"  #: the class of scene, one of ``imgtool.synth.SCENES``
-    #: boolean masks of the photo, by name: ``"over_page"`` (things lying on the page),
-    #: ``"desk"`` (the desk top, where its edges are in the scene), ``"rings"`` (a
-    #: notebook's spiral)
+    #: boolean masks of the photo, by name: ``"objects"`` (the things on the desk that
+    #: may hide the page: mugs, phones, pens, cables), ``"over_page"`` (those of them lying
+    #: over the page), ``"desk"`` (the desk top, when its edges are in the scene),
+    #: ``"rings"`` (a notebook's spiral)
     masks: dict = field(default_factory=dict)
 
     @property
@@ -34,9 +35,12 @@ class SynthPhoto:
         return int(round(self.params["focal"] / math.hypot(w, h) * FILM_DIAGONAL_MM))
 
 
-def finish(rng, photo: np.ndarray, params: dict, jpeg: bool) -> np.ndarray:
-    """Light, defocus, sensor noise and JPEG: the float scene becomes the uint8 photo."""
-    photo = lighting(rng, photo)
+def finish(rng, photo: np.ndarray, params: dict, jpeg: bool, wide_blur=None) -> np.ndarray:
+    """Light, defocus, sensor noise and JPEG: the float scene becomes the uint8 photo.
+
+    ``wide_blur(image, sigma)`` softens the cast shadow (by default an exact Gaussian blur).
+    """
+    photo = lighting(rng, photo, wide_blur)
     sigma = float(rng.uniform(0, 1.2))
     if sigma > 0.3:
         photo = cv2.GaussianBlur(photo, (0, 0), sigma)
@@ -51,7 +55,7 @@ def finish(rng, photo: np.ndarray, params: dict, jpeg: bool) -> np.ndarray:
     return photo
 
 
-def lighting(rng, photo):
+def lighting(rng, photo, wide_blur=None):
     h, w = photo.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
@@ -65,7 +69,9 @@ def lighting(rng, photo):
         hull = cv2.convexHull(pts).astype(np.int32)
         shade = np.zeros((h, w), np.float32)
         cv2.fillPoly(shade, [hull], 1.0)
-        shade = cv2.GaussianBlur(shade, (0, 0), rng.uniform(15, 60))
+        sigma = rng.uniform(15, 60)
+        shade = (wide_blur(shade, sigma) if wide_blur is not None
+                 else cv2.GaussianBlur(shade, (0, 0), sigma))
         gain *= 1 - rng.uniform(0.15, 0.45) * shade
     out = photo * gain[..., None]
     if rng.random() < 0.3:  # glare

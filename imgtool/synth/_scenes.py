@@ -16,6 +16,7 @@ import numpy as np
 from imgtool.synth import _objects as obj
 from imgtool.synth._camera import Camera, pose
 from imgtool.synth._page import (
+    HOLE_INSET,
     KINDS,
     SPREAD_GAP,
     notebook_image,
@@ -62,7 +63,7 @@ def render_scene(rng, scene, kind, tilt, width, height, jpeg) -> SynthPhoto:
         desk_z = -cam.up * thickness
         params["thickness"] = thickness
     surface = _SURFACES[scene](rng)
-    canvas, desk = _surface(rng, cam, surface, desk_z)
+    canvas, desk = _surface(rng, cam, surface, desk_z, outline)
     background = surface["name"]
     if desk is not None:
         masks["desk"] = desk
@@ -85,9 +86,10 @@ def render_scene(rng, scene, kind, tilt, width, height, jpeg) -> SynthPhoto:
     elif scene in ("light_wood", "notebook", "desk_edges") and rng.random() < 0.3:
         over = _pens(rng, canvas, cam, outline, light, 1, objects)
     params["objects"] = objects
-    masks["over_page"] = (over > 0.5) & page_mask
+    masks["objects"] = over > 0.5
+    masks["over_page"] = masks["objects"] & page_mask
     canvas *= np.array(1 + rng.normal(0, 0.03, 3), np.float32)  # white balance
-    photo = finish(rng, canvas, params, jpeg)
+    photo = finish(rng, canvas, params, jpeg, obj.blur)
     return SynthPhoto(photo, corners, aspect, kind, background, params, scene, masks)
 
 
@@ -100,7 +102,7 @@ def _polar(angle, r):
 def _grey_desk(rng):
     g = rng.uniform(165, 225)
     return {"name": "office table", "style": "laminate",
-            "colour": g + rng.uniform(-8, 8, 3), "edges": True}
+            "colour": g + rng.uniform(-8, 8, 3), "edges": True, "beyond": "floor"}
 
 
 def _clutter_desk(rng):
@@ -109,11 +111,12 @@ def _clutter_desk(rng):
     else:
         colour = rng.uniform(80, 170, 3)
     return {"name": "cluttered desk", "style": "laminate", "colour": colour,
-            "edges": rng.random() < 0.3}
+            "edges": rng.random() < 0.3, "beyond": "floor"}
 
 
 def _wood_desk(rng):
     return {"name": "light wood", "style": "wood", "edges": rng.random() < 0.35,
+            "beyond": "wall" if rng.random() < 0.6 else "floor",
             "light": np.array(rng.uniform([150, 185, 205], [195, 215, 240])),
             "dark": np.array(rng.uniform([105, 140, 170], [150, 180, 215]))}
 
@@ -129,14 +132,14 @@ def _any_desk(rng):
         return d
     colour = rng.uniform(20, 230) + rng.uniform(-12, 12, 3)
     return {"name": "desk", "style": "laminate", "colour": colour,
-            "edges": rng.random() < 0.25}
+            "edges": rng.random() < 0.25, "beyond": "floor"}
 
 
 _SURFACES = {"desk_edges": _grey_desk, "clutter": _clutter_desk, "hidden_corner": _any_desk,
              "light_wood": _wood_desk, "notebook": _any_desk}
 
 
-def _surface(rng, cam: Camera, surface, desk_z):
+def _surface(rng, cam: Camera, surface, desk_z, outline):
     """The desk (and past its edges, the table's side and the floor), float BGR."""
     u, v = cam.plane_coords(desk_z)
     foot = cam.footprint(desk_z, grow=0.02)
@@ -148,7 +151,7 @@ def _surface(rng, cam: Camera, surface, desk_z):
         top = _laminate(rng, u, v, lo, hi, density, surface["colour"])
     if not surface["edges"]:
         return top, None
-    return _table_edges(rng, cam, top, u, v, foot, desk_z)
+    return _table_edges(rng, cam, top, u, v, foot, desk_z, outline, surface["beyond"])
 
 
 def _noise_field(rng, lo, hi, res, sigma):
@@ -195,13 +198,11 @@ def _wood(rng, u, v, lo, hi, density, surface):
     return light + mix[..., None] * (dark - light) * rng.uniform(0.5, 1.0)
 
 
-def _table_edges(rng, cam: Camera, top, u, v, foot, desk_z):
+def _table_edges(rng, cam: Camera, top, u, v, foot, desk_z, outline, beyond):
     """Cut the desk top to a table whose edges (one to four) run through the frame."""
     ang = rng.choice([0.0, np.pi / 2]) + rng.uniform(-0.2, 0.2)
     axes = np.array([[math.cos(ang), math.sin(ang)], [-math.sin(ang), math.cos(ang)]])
-    page = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])  # page's reach
-    # (the page's own corners are within 0.5 * max(aspect, 1) of the origin; be generous)
-    page = page * 1.2
+    page = outline * 1.1  # with room for a page's shadow, and sheets a little askew
     sides = []  # (axis index, sign, page reach, frame reach)
     for i in (0, 1):
         for sign in (1, -1):
@@ -247,10 +248,10 @@ def _table_edges(rng, cam: Camera, top, u, v, foot, desk_z):
     floor = _laminate(rng, fu, fv, ffoot.min(axis=0), ffoot.max(axis=0),
                       float(cam.pixel_size(foot).max()) / 3,
                       rng.uniform(30, 110) + rng.uniform(-10, 10, 3))
-    if rng.random() < 0.4:  # a white wall behind instead
+    if beyond == "wall":  # a white wall behind the desk instead
         floor = floor * 0.3 + rng.uniform(150, 200)
-    floor = cv2.GaussianBlur(floor, (0, 0), rng.uniform(1.0, 3.0))  # out of focus
-    under = cv2.GaussianBlur(np.maximum(inside, side), (0, 0), 0.05 * w)
+    floor = obj.blur(floor, rng.uniform(1.0, 3.0))  # out of focus
+    under = obj.blur(np.maximum(inside, side), 0.05 * w)
     floor *= (1 - rng.uniform(0.2, 0.5) * under)[..., None]  # the table's shadow
     side_colour = np.float32(band_colour) * rng.uniform(0.6, 0.9)
     out = floor * (1 - side - inside)[..., None] + side[..., None] * side_colour
@@ -316,8 +317,8 @@ def _magazine(rng, aspect, height=700):
         x1, y1 = x0 + rng.uniform(60, width), y0 + rng.uniform(60, height * 0.5)
         block = np.array(rng.uniform(20, 230, 3), np.float32)
         img[int(y0):int(y1), int(x0):int(x1)] = block
-    blobs = cv2.GaussianBlur(rng.normal(0, 1, (height, width, 3)).astype(np.float32),
-                             (0, 0), 12) * 300
+    blobs = cv2.resize(rng.normal(0, 1, (height // 24, width // 24, 3)).astype(np.float32),
+                       (width, height), interpolation=cv2.INTER_CUBIC) * 25
     img = np.clip(img + blobs, 0, 255).astype(np.uint8)
     ink = (20, 20, 20)
     for col in range(2):
@@ -353,28 +354,25 @@ def _binding(rng, canvas, cam, kind, spiral, aspect, page_aspect, holes, desk_z)
         ys = holes - 0.5
         centres = np.column_stack([xs, ys])
         gap = SPREAD_GAP / 2
-        return obj.draw_rings(canvas, cam, centres, np.array([1.0, 0.0]), gap + 0.018, 0.0,
+        return obj.draw_rings(canvas, cam, centres, np.array([1.0, 0.0]), gap + HOLE_INSET,
+                              0.0,
                               wire, colour, open_between=(-gap, gap))
     thickness = abs(desk_z)
     mid = desk_z / 2
     r = max(radius, thickness / 2 + 0.006)
+    # each loop runs from its hole (HOLE_INSET inside the edge) round the edge and back
+    inner = HOLE_INSET - r  # the loop's centre, from the edge inwards
     if spiral == "left":
         edge = -aspect / 2
-        centres = np.column_stack([np.full(len(holes), edge + 0.018 - r),
-                                   holes - 0.5])
+        centres = np.column_stack([np.full(len(holes), edge + inner), holes - 0.5])
         out = np.array([-1.0, 0.0])
-        open_between = (-np.inf, -edge)  # outward coordinate beyond the edge
     else:
         edge = -0.5
-        centres = np.column_stack([holes * aspect - aspect / 2,
-                                   np.full(len(holes), edge + 0.018 - r)])
+        centres = np.column_stack([holes * aspect - aspect / 2, np.full(len(holes),
+                                                                        edge + inner)])
         out = np.array([0.0, -1.0])
-        open_between = (-np.inf, -edge)
-    # loops run from the holes (inside, 0.018 from the edge) round the edge and back
-    centres = centres + out * 0.0
-    open_between = (-edge, np.inf)
     return obj.draw_rings(canvas, cam, centres, out, r, mid, wire, colour,
-                          open_between=open_between)
+                          open_between=(-edge, np.inf))
 
 
 # ---------------------------------------------------------------- things on the desk
@@ -401,6 +399,8 @@ def _pens(rng, canvas, cam, outline, light, count, objects):
             line = a + np.outer(np.linspace(0, 1, 20), b - a)
             if _far_from_corners(outline, line, 0.08):
                 break
+        else:
+            continue  # no room for it
         marker = rng.random() < 0.4
         radius = rng.uniform(0.025, 0.035) if marker else rng.uniform(0.012, 0.018)
         body = _PEN_COLOURS[int(rng.integers(len(_PEN_COLOURS)))]
@@ -415,13 +415,23 @@ def _clutter(rng, canvas, cam, outline, light, objects):
     span = outline.max(axis=0)
     over = np.zeros(canvas.shape[:2], np.float32)
     foot = cam.footprint(0.0)
-    if rng.random() < 0.7:  # a mug beside the page
-        for _ in range(30):
+    corners = cam.project(outline)
+    centre = None
+    if rng.random() < 0.7:  # a mug beside the page, clear of its corners
+        radius, height = rng.uniform(0.12, 0.15), rng.uniform(0.3, 0.36)
+        clear = 0.05 * float(cam.pixel_size([[0.0, 0.0]])[0])
+        for _ in range(40):
             centre = _polar(rng.uniform(0, 2 * np.pi), 1) * (span + rng.uniform(0.18, 0.5))
-            if cv2.pointPolygonTest(foot.astype(np.float32), tuple(centre), False) > 0:
+            hull = obj.mug_hull(cam, centre, radius * 1.35, height)  # with its handle
+            if (cv2.pointPolygonTest(foot.astype(np.float32), tuple(centre), False) > 0
+                    and all(cv2.pointPolygonTest(hull, tuple(map(float, c)), True) < -clear
+                            for c in corners)):
                 break
+        else:
+            centre = None  # no room for it
+    if centre is not None:
         over = np.maximum(over, obj.draw_mug(
-            canvas, cam, centre, rng.uniform(0.12, 0.15), rng.uniform(0.3, 0.36),
+            canvas, cam, centre, radius, height,
             tuple(rng.uniform(150, 245, 3)) if rng.random() < 0.6 else tuple(
                 rng.uniform(20, 200, 3)), light=light, fill=(25, 45, 70)
             if rng.random() < 0.6 else None, rng=rng))
@@ -435,6 +445,8 @@ def _clutter(rng, canvas, cam, outline, light, objects):
             path = path[_inside(path, cam)]
             if len(path) > 10 and _far_from_corners(outline, path, 0.07):
                 break
+        else:
+            path = path[:0]  # no way across that leaves the corners clear
         if len(path) > 10:
             over = np.maximum(over, obj.draw_cable(
                 canvas, cam, path, rng.uniform(0.008, 0.014),
@@ -475,6 +487,13 @@ def _occlude_corner(rng, canvas, cam, outline, light, objects, params):
             ok = True
         if ok and _far_from_corners(others, ring, 0.1):
             break
+    else:  # no room for a random placement: centred on the corner, turned along a side
+        centre = corner
+        if thing == "phone":
+            side = outline[(which + 1) % 4] - corner
+            angle = math.atan2(side[1], side[0]) + np.pi / 2
+        else:
+            radius = 0.11
     if thing == "phone":
         face = (tuple(rng.uniform(15, 40, 3)) if rng.random() < 0.6 else
                 tuple(rng.uniform(30, 220, 3)))
