@@ -41,11 +41,11 @@ def render_page(rng, kind: str, aspect: float, height: int = 1400) -> np.ndarray
     return page
 
 
-def _words(rng, n: int) -> str:
+def words(rng, n: int) -> str:
     return " ".join(rng.choice(_WORDS, n))
 
 
-def _text_line(page, text, x, y, scale, ink, font=cv2.FONT_HERSHEY_SIMPLEX, thick=1):
+def text_line(page, text, x, y, scale, ink, font=cv2.FONT_HERSHEY_SIMPLEX, thick=1):
     cv2.putText(page, text, (int(x), int(y)), font, scale, ink, thick, cv2.LINE_AA)
 
 
@@ -57,10 +57,10 @@ def _letter(rng, page, ink):
         colour = tuple(int(v) for v in rng.uniform(40, 200, 3))
         cv2.rectangle(page, (margin, int(60 * s)), (margin + int(90 * s), int(130 * s)),
                       colour, -1)
-    _text_line(page, _words(rng, 3).title(), margin + int(110 * s), int(110 * s), 1.2 * s,
+    text_line(page, words(rng, 3).title(), margin + int(110 * s), int(110 * s), 1.2 * s,
                ink, cv2.FONT_HERSHEY_DUPLEX, max(1, int(2 * s)))
     y = int(200 * s)
-    _text_line(page, f"{rng.integers(1, 28)} March 2026", w - margin - int(220 * s), y,
+    text_line(page, f"{rng.integers(1, 28)} March 2026", w - margin - int(220 * s), y,
                0.6 * s, ink)
     y += int(60 * s)
     line_h = int(rng.uniform(26, 34) * s)
@@ -69,8 +69,8 @@ def _letter(rng, page, ink):
             if y > h * 0.8:
                 break
             chars = int((w - 2 * margin) / (11 * s))
-            text = _words(rng, 14)[:chars]
-            _text_line(page, text, margin, y, 0.55 * s, ink)
+            text = words(rng, 14)[:chars]
+            text_line(page, text, margin, y, 0.55 * s, ink)
             y += line_h
         y += line_h // 2
     pts = np.cumsum(rng.normal(0, 6 * s, (40, 2)), axis=0) + [margin + 60 * s, h * 0.88]
@@ -83,7 +83,7 @@ def _table(rng, page, ink):
     h, w = page.shape[:2]
     s = h / 1400
     margin = int(w * 0.08)
-    _text_line(page, _words(rng, 2).upper(), margin, int(110 * s), 1.1 * s, ink,
+    text_line(page, words(rng, 2).upper(), margin, int(110 * s), 1.1 * s, ink,
                cv2.FONT_HERSHEY_DUPLEX, max(1, int(2 * s)))
     rows, cols = int(rng.integers(10, 22)), int(rng.integers(3, 6))
     top, bottom = int(180 * s), int(h * 0.9)
@@ -96,16 +96,16 @@ def _table(rng, page, ink):
     for r in range(rows):
         for c in range(cols):
             if rng.random() < 0.8:
-                text = _words(rng, 2) if c == 0 else f"{rng.uniform(0, 999):.2f}"
+                text = words(rng, 2) if c == 0 else f"{rng.uniform(0, 999):.2f}"
                 chars = max(1, int((xs[c + 1] - xs[c]) / (10 * s)) - 1)
-                _text_line(page, text[:chars], xs[c] + 6 * s, ys[r + 1] - 8 * s, 0.45 * s, ink)
+                text_line(page, text[:chars], xs[c] + 6 * s, ys[r + 1] - 8 * s, 0.45 * s, ink)
 
 
 def _receipt(rng, page, ink):
     h, w = page.shape[:2]
     s = w / 500
     y = int(60 * s)
-    _text_line(page, "STORE " + str(rng.integers(100, 999)), w * 0.25, y, 0.9 * s, ink,
+    text_line(page, "STORE " + str(rng.integers(100, 999)), w * 0.25, y, 0.9 * s, ink,
                cv2.FONT_HERSHEY_DUPLEX, max(1, int(2 * s)))
     y += int(50 * s)
     total = 0.0
@@ -116,11 +116,11 @@ def _receipt(rng, page, ink):
             continue
         price = float(rng.uniform(0.5, 40))
         total += price
-        _text_line(page, _words(rng, 2)[:16], 20 * s, y, 0.5 * s, ink, cv2.FONT_HERSHEY_PLAIN
+        text_line(page, words(rng, 2)[:16], 20 * s, y, 0.5 * s, ink, cv2.FONT_HERSHEY_PLAIN
                    if rng.random() < 0.5 else cv2.FONT_HERSHEY_SIMPLEX)
-        _text_line(page, f"{price:6.2f}", w - 110 * s, y, 0.5 * s, ink)
+        text_line(page, f"{price:6.2f}", w - 110 * s, y, 0.5 * s, ink)
         y += int(30 * s)
-    _text_line(page, f"TOTAL {total:.2f}", 20 * s, h - 80 * s, 0.8 * s, ink,
+    text_line(page, f"TOTAL {total:.2f}", 20 * s, h - 80 * s, 0.8 * s, ink,
                cv2.FONT_HERSHEY_DUPLEX, max(1, int(2 * s)))
 
 
@@ -189,10 +189,10 @@ def _cover(rng, aspect, height):
         for k in range(3):
             y = y0 + (k + 1) * (y1 - y0) // 4
             cv2.line(cover, (x0 + 12, y), (x1 - 12, y), (170, 160, 150), 1, cv2.LINE_AA)
-        _text_line(cover, _words(rng, 2).title(), x0 + 16, y0 + (y1 - y0) // 4 - 6,
+        text_line(cover, words(rng, 2).title(), x0 + 16, y0 + (y1 - y0) // 4 - 6,
                    height / 1400 * 1.0, ink, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2)
     if rng.random() < 0.5:  # a brand name
-        _text_line(cover, _words(rng, 1).upper(), width * 0.3, height * 0.9,
+        text_line(cover, words(rng, 1).upper(), width * 0.3, height * 0.9,
                    height / 1400 * 1.3, tuple(float(v) for v in np.clip(base * 1.6 + 60, 0, 255)),
                    cv2.FONT_HERSHEY_DUPLEX, 2)
     return cover
@@ -225,6 +225,6 @@ def _notebook_sheet(rng, aspect, height, ruling, margin_left):
     x0 = width * (0.15 if margin_left else 0.06)
     chars = int(width * 0.75 / (14 * s))
     for y in ys[1:written]:
-        _text_line(sheet, _words(rng, 10)[:chars], x0, y - 4 * s, 0.8 * s, ink,
+        text_line(sheet, words(rng, 10)[:chars], x0, y - 4 * s, 0.8 * s, ink,
                    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, max(1, int(1.5 * s)))
     return sheet

@@ -22,6 +22,8 @@ from imgtool.synth._page import (
     notebook_image,
     page_aspect_for,
     render_page,
+    text_line,
+    words,
 )
 from imgtool.synth._photo import SynthPhoto, finish
 
@@ -34,20 +36,24 @@ _TABLE_THICKNESS = (0.06, 0.12)  # the desk top's own thickness (2-4 cm)
 
 
 def render_scene(rng, scene, kind, tilt, width, height, jpeg) -> SynthPhoto:
+    # Pages are drawn at about the photo's resolution (at most 1400 pixels high, as the
+    # plain class does), from a stream of their own: a seed gives the same scene at any size.
+    texel = int(np.clip(1.2 * max(width, height), 480, 1400))
+    page_rng = np.random.default_rng(rng.integers(2**63))
     if scene == "notebook":
         kind = kind or str(rng.choice(["closed", "spread"]))
         if kind not in ("closed", "spread"):
             raise ValueError(f"unknown notebook kind {kind!r} (closed or spread)")
         page_aspect = float(rng.uniform(0.68, 0.78))
         spiral = "left" if kind == "spread" or rng.random() < 0.7 else "top"
-        page, holes = notebook_image(rng, kind, page_aspect, spiral)
+        page, holes = notebook_image(page_rng, kind, page_aspect, spiral, texel)
         aspect = page_aspect if kind == "closed" else 2 * page_aspect + SPREAD_GAP
     else:
         if kind is not None and kind not in KINDS:
             raise ValueError(f"unknown page kind {kind!r} (one of {', '.join(KINDS)})")
         kind = kind or str(rng.choice(KINDS, p=[0.45, 0.35, 0.2]))
         aspect = page_aspect_for(rng, kind)
-        page = render_page(rng, kind, aspect)
+        page = render_page(page_rng, kind, aspect, texel)
     tilt = float(rng.uniform(0, 45) if tilt is None else tilt)
     corners, params, cam = pose(rng, aspect, tilt, width, height, kind, fill=_FILL[scene],
                                 may_leave=False)
@@ -68,7 +74,7 @@ def render_scene(rng, scene, kind, tilt, width, height, jpeg) -> SynthPhoto:
     if desk is not None:
         masks["desk"] = desk
     if scene == "clutter":
-        _under_sheets(rng, canvas, cam, aspect, outline, params)
+        _under_sheets(rng, page_rng, canvas, cam, aspect, outline, params, texel // 2)
     if scene == "notebook" and kind == "closed":
         _notebook_block(rng, canvas, cam, outline, desk_z)
     _paste(rng, canvas, cam, page, outline, shadow=scene != "notebook" or kind == "spread")
@@ -115,19 +121,22 @@ def _clutter_desk(rng):
 
 
 def _wood_desk(rng):
+    """Beech, birch, oak, maple laminates: from pale to honey, a little pink to yellow."""
+    level = rng.uniform(0.62, 0.92)  # of the page's white
+    blue = rng.uniform(0.6, 0.85)
+    hue = np.array([blue, blue + (1 - blue) * rng.uniform(0.35, 0.75), 1.0])  # B, G, R
     return {"name": "light wood", "style": "wood", "edges": rng.random() < 0.35,
             "beyond": "wall" if rng.random() < 0.6 else "floor",
-            "light": np.array(rng.uniform([150, 185, 205], [195, 215, 240])),
-            "dark": np.array(rng.uniform([105, 140, 170], [150, 180, 215]))}
+            "light": 245 * level * hue / hue.mean() * 0.93, "rings": 14.0}
 
 
 def _any_desk(rng):
     r = rng.random()
     if r < 0.35:
         d = _wood_desk(rng)
-        if rng.random() < 0.5:  # darker woods too
-            d["light"] = d["light"] * rng.uniform(0.45, 0.8)
-            d["dark"] = d["dark"] * rng.uniform(0.35, 0.7)
+        if rng.random() < 0.5:  # darker woods too: walnut, teak
+            d["light"] = d["light"] * rng.uniform(0.35, 0.75)
+            d["rings"] = 30.0
         d["name"] = "wood"
         return d
     colour = rng.uniform(20, 230) + rng.uniform(-12, 12, 3)
@@ -180,7 +189,7 @@ def _laminate(rng, u, v, lo, hi, density, colour):
 
 
 def _wood(rng, u, v, lo, hi, density, surface):
-    """Wood grain along a random direction: fine streaks and slowly wandering rings."""
+    """Wood grain along a random direction: fine straight streaks and faint growth rings."""
     ang = rng.uniform(0, np.pi) if rng.random() < 0.3 else rng.choice([0, np.pi / 2]) + \
         rng.uniform(-0.15, 0.15)
     c, s = math.cos(ang), math.sin(ang)
@@ -188,14 +197,15 @@ def _wood(rng, u, v, lo, hi, density, surface):
     corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
     ra, rc = corners @ [c, s], corners @ [-s, c]
     blo, bhi = np.array([ra.min(), rc.min()]), np.array([ra.max(), rc.max()])
-    streaks = _noise_field(rng, blo, bhi, np.array([density / 30, density / 1.2]),
-                           (2.0, 0.8))(along, across)
-    wander = _noise_field(rng, blo, bhi, np.array([8.0, 8.0]), (3, 3))(along, across)
-    period = rng.uniform(0.02, 0.06)
-    rings = 0.5 + 0.5 * np.sin(2 * np.pi * (across + wander * period * 2.5) / period)
-    mix = np.clip(0.55 * rings ** 3 + 0.25 * streaks + 0.3, 0, 1)
-    light, dark = surface["light"].astype(np.float32), surface["dark"].astype(np.float32)
-    return light + mix[..., None] * (dark - light) * rng.uniform(0.5, 1.0)
+    streaks = _noise_field(rng, blo, bhi, np.array([density / 40, density / 1.5]),
+                           (2.5, 0.7))(along, across)
+    wander = _noise_field(rng, blo, bhi, np.array([6.0, 6.0]), (3, 3))(along, across)
+    period = rng.uniform(0.03, 0.12)
+    rings = np.sin(2 * np.pi * (across + wander * period * rng.uniform(0.3, 1.5)) / period)
+    rings = np.maximum(rings, 0) ** 4  # thin darker late-wood lines
+    light = surface["light"].astype(np.float32)
+    tone = (streaks * rng.uniform(3, 8) - rings * rng.uniform(0, surface["rings"]))
+    return light + tone[..., None] * (light / light.mean())
 
 
 def _table_edges(rng, cam: Camera, top, u, v, foot, desk_z, outline, beyond):
@@ -287,46 +297,75 @@ def _place(outline, shift, turn):
     return outline @ np.array([[c, s], [-s, c]]) + shift
 
 
-def _under_sheets(rng, canvas, cam, aspect, outline, params):
+def _under_sheets(rng, page_rng, canvas, cam, aspect, outline, params, texel):
     """Other sheets under the page: a stack slightly askew, or a magazine partly under it."""
     under = []
     if rng.random() < 0.6:
         for _ in range(int(rng.integers(1, 4))):
             quad = _place(outline, rng.normal(0, 0.03, 2), rng.normal(0, 0.04))
-            sheet = render_page(rng, str(rng.choice(KINDS[:2])), aspect, 700)
+            sheet = render_page(page_rng, str(rng.choice(KINDS[:2])), aspect, texel)
             _paste(rng, canvas, cam, sheet, quad)
             under.append("sheet")
-    if rng.random() < 0.5 or not under:
+    if rng.random() < 0.5 or not under:  # a magazine or another sheet, well askew
         m_aspect = rng.uniform(0.7, 0.8)
-        mag = _magazine(rng, m_aspect)
+        magazine = rng.random() < 0.6
+        mag = (_magazine(page_rng, m_aspect, texel) if magazine else
+               render_page(page_rng, str(rng.choice(KINDS[:2])), m_aspect, texel))
         size = rng.uniform(0.9, 1.1)
         direction = _polar(rng.uniform(0, 2 * np.pi), 1)
         shift = direction * np.array([aspect, 1.0]) * rng.uniform(0.5, 0.8)
         base = np.array([[-m_aspect / 2, -0.5], [m_aspect / 2, -0.5], [m_aspect / 2, 0.5],
                          [-m_aspect / 2, 0.5]]) * size
         _paste(rng, canvas, cam, mag, _place(base, shift, rng.uniform(-0.6, 0.6)))
-        under.append("magazine")
+        under.append("magazine" if magazine else "sheet")
     params["under"] = under
 
 
 def _magazine(rng, aspect, height=700):
+    """A magazine page or cover: photographs, a headline, columns of text."""
     width = round(height * aspect)
-    img = np.full((height, width, 3), rng.uniform(200, 245), np.float32)
-    for _ in range(int(rng.integers(2, 5))):  # photographs and colour blocks
-        x0, y0 = rng.uniform(0, width * 0.7), rng.uniform(0, height * 0.8)
-        x1, y1 = x0 + rng.uniform(60, width), y0 + rng.uniform(60, height * 0.5)
-        block = np.array(rng.uniform(20, 230, 3), np.float32)
-        img[int(y0):int(y1), int(x0):int(x1)] = block
-    blobs = cv2.resize(rng.normal(0, 1, (height // 24, width // 24, 3)).astype(np.float32),
-                       (width, height), interpolation=cv2.INTER_CUBIC) * 25
-    img = np.clip(img + blobs, 0, 255).astype(np.uint8)
-    ink = (20, 20, 20)
-    for col in range(2):
-        x = 20 + col * width // 2
-        for y in range(int(height * 0.55), height - 20, 14):
-            _text = " ".join(rng.choice(list("abcdefghij"), 12))
-            cv2.putText(img, _text, (x, y), cv2.FONT_HERSHEY_PLAIN, 0.7, ink, 1, cv2.LINE_AA)
+    sc = height / 700
+    cover = rng.random() < 0.4
+    paper = rng.uniform(60, 200, 3) if cover else np.full(3, rng.uniform(228, 248))
+    img = np.empty((height, width, 3), np.float32)
+    img[:] = paper
+    boxes = [(0, int(height * 0.2), width, height)] if cover else []
+    for _ in range(0 if cover else int(rng.integers(1, 3))):
+        x0, y0 = int(rng.uniform(0.05, 0.5) * width), int(rng.uniform(0.1, 0.6) * height)
+        boxes.append((x0, y0, min(width - int(20 * sc), x0 + int(rng.uniform(0.3, 0.6) * width)),
+                      min(height - int(20 * sc), y0 + int(rng.uniform(0.15, 0.35) * height))))
+    for x0, y0, x1, y1 in boxes:
+        img[y0:y1, x0:x1] = _photograph(rng, x1 - x0, y1 - y0)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    ink = (250, 250, 250) if cover else tuple(float(v) for v in rng.uniform(0, 60, 3))
+    title = words(rng, 2).title()
+    text_line(img, title, 20 * sc, int(height * 0.12), width / 260, ink, cv2.FONT_HERSHEY_DUPLEX,
+               max(2, width // 120))
+    if not cover:  # columns of small text around the photographs
+        cols = int(rng.integers(2, 4))
+        col_w = (width - int(40 * sc)) // cols
+        for c in range(cols):
+            x = int(20 * sc) + c * col_w
+            for y in range(int(height * 0.2), height - int(20 * sc), max(3, int(11 * sc))):
+                if any(x0 - 5 < x + col_w // 2 < x1 + 5 and y0 - 5 < y < y1 + 12 * sc
+                       for x0, y0, x1, y1 in boxes):
+                    continue
+                text_line(img, words(rng, 6)[:max(1, int(col_w / (7 * sc)))], x, y, 0.33 * sc,
+                           (40, 40, 40))
     return img
+
+
+def _photograph(rng, width, height):
+    """Something like a photograph: soft light, a few shapes, texture."""
+    small = rng.uniform(20, 230, (3, 3, 3)).astype(np.float32)
+    img = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(2, 6))):
+        colour = tuple(float(v) for v in rng.uniform(0, 255, 3))
+        centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+        axes = (int(rng.uniform(0.05, 0.4) * width), int(rng.uniform(0.05, 0.4) * height))
+        cv2.ellipse(img, centre, axes, rng.uniform(0, 180), 0, 360, colour, -1, cv2.LINE_AA)
+    img = cv2.GaussianBlur(img, (0, 0), 2)
+    return img + rng.normal(0, 6, img.shape).astype(np.float32)
 
 
 # ---------------------------------------------------------------- notebooks
