@@ -60,11 +60,16 @@ class Camera:
     def footprint(self, z: float = 0.0, grow: float = 0.0) -> np.ndarray:
         """Desk points ``(4, 2)`` seen at the frame's corners (pushed out by ``grow``)."""
         w, h = self.width, self.height
-        frame = np.array([[-grow * w, -grow * h], [(1 + grow) * w, -grow * h],
-                          [(1 + grow) * w, (1 + grow) * h], [-grow * w, (1 + grow) * h]])
         inv = np.linalg.inv(self.homography(z))
-        p = np.column_stack([frame, np.ones(4)]) @ inv.T
-        return p[:, :2] / p[:, 2:3]
+        while True:  # a frame grown past the horizon would meet the desk behind the camera
+            frame = np.array([[-grow * w, -grow * h], [(1 + grow) * w, -grow * h],
+                              [(1 + grow) * w, (1 + grow) * h], [-grow * w, (1 + grow) * h]])
+            p = np.column_stack([frame, np.ones(4)]) @ inv.T
+            p = p[:, :2] / p[:, 2:3]
+            depth = (np.column_stack([p, np.full(4, z)]) @ self.rot.T + self.t)[:, 2]
+            if (depth > 0.05 * self.t[2]).all() and (depth < 20 * self.t[2]).all() or grow <= 0:
+                return p
+            grow = max(0.0, grow - 0.05)
 
     def pixel_size(self, points: np.ndarray) -> np.ndarray:
         """Pixels per desk unit near desk points ``(n, 2)`` (the local scale)."""

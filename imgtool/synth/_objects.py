@@ -153,6 +153,37 @@ def draw_mug(canvas, cam: Camera, centre, radius, height, colour, *, z0=0.0, lig
     return cover
 
 
+def draw_ellipsoid(canvas, cam: Camera, centre, radii, angle, colour, *, z0=0.0,
+                   light=(0.3, 0.2), shadow=0.45, gloss=0.3) -> np.ndarray:
+    """A rounded solid resting on the surface: a computer mouse, an orange (half-axes
+    ``radii`` along, across and up; turned by ``angle`` on the desk)."""
+    up = cam.up
+    u, w = np.meshgrid(np.linspace(0, 2 * np.pi, 32), np.linspace(0, np.pi / 2, 9))
+    c, s = math.cos(angle), math.sin(angle)
+    x = radii[0] * np.cos(u) * np.cos(w)
+    y = radii[1] * np.sin(u) * np.cos(w)
+    pts = np.column_stack([(centre[0] + c * x - s * y).ravel(),
+                           (centre[1] + s * x + c * y).ravel(),
+                           (z0 + up * radii[2] * np.sin(w)).ravel()])
+    shade(canvas, polygon_mask(canvas.shape, _hull(cam, _shadow_points(pts, z0, up,
+          np.asarray(light)))), shadow, cam.pixel_size([centre])[0] * 0.03)
+    hull = _hull(cam, pts)
+    body = polygon_mask(canvas.shape, hull)
+    box = _box(body > 0)
+    if box is None:
+        return body
+    ys, xs = np.mgrid[box[0], box[1]]
+    top = cam.project(np.array([[*centre, z0 + up * radii[2]]]))[0]
+    reach = max(float(np.ptp(hull, axis=0).max()) / 2, 1.0)
+    r = np.hypot(xs - top[0], ys - top[1]) / reach
+    lit = np.asarray(colour, np.float32) * (1.05 - 0.45 * np.clip(r, 0, 1) ** 2)[..., None]
+    lit += (gloss * 120 * np.exp(-(r / 0.25) ** 2))[..., None]
+    image = np.zeros_like(canvas)
+    image[box] = lit
+    paint(canvas, body, image)
+    return body
+
+
 def _rounded_rect(half_w, half_h, r, angle, centre, n=10):
     """Outline of a rounded rectangle, turned by ``angle``, as (m, 2) desk points."""
     r = min(r, half_w, half_h)
@@ -249,20 +280,28 @@ def draw_cable(canvas, cam: Camera, path, radius, colour, *, z0=0.0, light=(0.3,
                shadow=0.5) -> np.ndarray:
     """A cable lying along the desk points ``path``."""
     up = cam.up
-    px = cam.pixel_size(path[::20]).mean()
-    width = 2 * radius * px
     light = np.asarray(light)
     shadow_path = cam.project(np.column_stack([path + radius * 1.2 * light,
                                                np.full(len(path), z0)]))
-    shade(canvas, polyline_mask(canvas.shape, shadow_path, width * 1.3), shadow,
-          max(0.8, width * 0.4))
     centre = cam.project(np.column_stack([path, np.full(len(path), z0 + up * radius)]))
-    body = polyline_mask(canvas.shape, centre, width)
-    paint(canvas, body, colour)
     d = np.gradient(centre, axis=0)
     n = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(np.hypot(*d.T), 1e-9)[:, None]
-    paint(canvas, polyline_mask(canvas.shape, centre + n * width * 0.2, max(1, width * 0.25))
-          * 0.35 * body, np.minimum(np.asarray(colour, float) + 90, 255))
+    shadow_mask = np.zeros(canvas.shape[:2], np.float32)
+    body = np.zeros(canvas.shape[:2], np.float32)
+    shine = np.zeros(canvas.shape[:2], np.float32)
+    step = 12  # pieces short enough that the width follows the perspective
+    for i in range(0, len(path) - 1, step):
+        piece = slice(i, min(i + step + 1, len(path)))
+        width = 2 * radius * float(cam.pixel_size(path[i:i + 1])[0])
+        shadow_mask = np.maximum(shadow_mask, polyline_mask(canvas.shape, shadow_path[piece],
+                                                            width * 1.3))
+        body = np.maximum(body, polyline_mask(canvas.shape, centre[piece], width))
+        shine = np.maximum(shine, polyline_mask(canvas.shape, centre[piece] + n[piece] * width
+                                                * 0.2, max(1, width * 0.25)))
+    width = 2 * radius * float(cam.pixel_size(path[::20]).mean())
+    shade(canvas, shadow_mask, shadow, max(0.8, width * 0.4))
+    paint(canvas, body, colour)
+    paint(canvas, shine * 0.35 * body, np.minimum(np.asarray(colour, float) + 90, 255))
     return body
 
 

@@ -95,8 +95,21 @@ def render_scene(rng, scene, kind, tilt, width, height, jpeg) -> SynthPhoto:
     masks["objects"] = over > 0.5
     masks["over_page"] = masks["objects"] & page_mask
     canvas *= np.array(1 + rng.normal(0, 0.03, 3), np.float32)  # white balance
+    if rng.random() < 0.25:  # a hand that moved: a short streak, as in video frames
+        canvas = _motion_blur(canvas, rng.uniform(2, 7), rng.uniform(0, np.pi))
+        params["motion_blur"] = True
     photo = finish(rng, canvas, params, jpeg, obj.blur)
     return SynthPhoto(photo, corners, aspect, kind, background, params, scene, masks)
+
+
+def _motion_blur(image, length, angle):
+    size = int(math.ceil(length)) | 1
+    kernel = np.zeros((size, size), np.float32)
+    c = size // 2
+    d = np.array([math.cos(angle), math.sin(angle)]) * (length - 1) / 2
+    cv2.line(kernel, (int(round(c - d[0])), int(round(c - d[1]))),
+             (int(round(c + d[0])), int(round(c + d[1]))), 1.0, 1, cv2.LINE_AA)
+    return cv2.filter2D(image, -1, kernel / kernel.sum(), borderType=cv2.BORDER_REFLECT)
 
 
 def _polar(angle, r):
@@ -114,16 +127,16 @@ def _grey_desk(rng):
 def _clutter_desk(rng):
     if rng.random() < 0.6:  # light, like the office desks in SmartDoc's cluttered scenes
         colour = rng.uniform(185, 230) + rng.uniform(-10, 10, 3)
-    else:
-        colour = rng.uniform(80, 170, 3)
+    else:  # greys, a little tinted
+        colour = rng.uniform(80, 170) + rng.uniform(-15, 15, 3)
     return {"name": "cluttered desk", "style": "laminate", "colour": colour,
             "edges": rng.random() < 0.3, "beyond": "floor"}
 
 
 def _wood_desk(rng):
     """Beech, birch, oak, maple laminates: from pale to honey, a little pink to yellow."""
-    level = rng.uniform(0.62, 0.92)  # of the page's white
-    blue = rng.uniform(0.6, 0.85)
+    level = rng.uniform(0.68, 0.94)  # of the page's white
+    blue = rng.uniform(0.62, 0.8)
     hue = np.array([blue, blue + (1 - blue) * rng.uniform(0.35, 0.75), 1.0])  # B, G, R
     return {"name": "light wood", "style": "wood", "edges": rng.random() < 0.35,
             "beyond": "wall" if rng.random() < 0.6 else "floor",
@@ -197,14 +210,14 @@ def _wood(rng, u, v, lo, hi, density, surface):
     corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
     ra, rc = corners @ [c, s], corners @ [-s, c]
     blo, bhi = np.array([ra.min(), rc.min()]), np.array([ra.max(), rc.max()])
-    streaks = _noise_field(rng, blo, bhi, np.array([density / 40, density / 1.5]),
-                           (2.5, 0.7))(along, across)
+    streaks = _noise_field(rng, blo, bhi, np.array([density / 15, density / 1.5]),
+                           (2.0, 0.7))(along, across)
     wander = _noise_field(rng, blo, bhi, np.array([6.0, 6.0]), (3, 3))(along, across)
     period = rng.uniform(0.03, 0.12)
     rings = np.sin(2 * np.pi * (across + wander * period * rng.uniform(0.3, 1.5)) / period)
     rings = np.maximum(rings, 0) ** 4  # thin darker late-wood lines
     light = surface["light"].astype(np.float32)
-    tone = (streaks * rng.uniform(3, 8) - rings * rng.uniform(0, surface["rings"]))
+    tone = (streaks * rng.uniform(2, 6) - rings * rng.uniform(0, surface["rings"]))
     return light + tone[..., None] * (light / light.mean())
 
 
@@ -358,9 +371,11 @@ def _magazine(rng, aspect, height=700):
 def _photograph(rng, width, height):
     """Something like a photograph: soft light, a few shapes, texture."""
     small = rng.uniform(20, 230, (3, 3, 3)).astype(np.float32)
+    small = small.mean(axis=2, keepdims=True) * 0.5 + small * 0.5  # muted, as photos are
     img = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
     for _ in range(int(rng.integers(2, 6))):
-        colour = tuple(float(v) for v in rng.uniform(0, 255, 3))
+        colour = rng.uniform(0, 255, 3)
+        colour = tuple(float(v) for v in colour.mean() * 0.4 + colour * 0.6)
         centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
         axes = (int(rng.uniform(0.05, 0.4) * width), int(rng.uniform(0.05, 0.4) * height))
         cv2.ellipse(img, centre, axes, rng.uniform(0, 180), 0, 360, colour, -1, cv2.LINE_AA)
@@ -492,6 +507,25 @@ def _clutter(rng, canvas, cam, outline, light, objects):
                 tuple(rng.uniform(10, 50, 3)) if rng.random() < 0.75 else tuple(
                     rng.uniform(180, 230, 3)), light=light))
             objects.append("cable")
+    for thing, chance in (("mouse", 0.4), ("orange", 0.25)):  # more, beside the page
+        if rng.random() >= chance:
+            continue
+        size = np.array([0.2, 0.11, 0.12]) if thing == "mouse" else np.full(3, 0.11)
+        for _ in range(20):
+            where = _polar(rng.uniform(0, 2 * np.pi), 1) * (span + rng.uniform(0.2, 0.6))
+            ring = where + np.array([[math.cos(a), math.sin(a)] for a in
+                                     np.linspace(0, 2 * np.pi, 16)]) * size[0]
+            if (cv2.pointPolygonTest(foot.astype(np.float32), tuple(where), False) > 0
+                    and _far_from_corners(outline, ring, 0.12)):
+                break
+        else:
+            continue
+        colour = (tuple(rng.uniform(15, 60, 3)) if thing == "mouse" and rng.random() < 0.7
+                  else (25, 120, 235) if thing == "orange" else tuple(rng.uniform(150, 230, 3)))
+        over = np.maximum(over, obj.draw_ellipsoid(canvas, cam, where, size,
+                                                   rng.uniform(0, np.pi), colour, light=light,
+                                                   gloss=0.35 if thing == "mouse" else 0.15))
+        objects.append(thing)
     over = np.maximum(over, _pens(rng, canvas, cam, outline, light, int(rng.integers(1, 4)),
                                   objects))
     return over
