@@ -118,11 +118,12 @@ def render_photo(seed: int, *, scene: str = "plain", kind: str | None = None,
     return render_scene(rng, scene, kind, tilt, width, height, jpeg)
 
 
-SAMPLES = {  # file name: (seed, kind, background, tilt)
-    "letter_wood.jpg": (11, "letter", "wood", 25.0),
-    "receipt_desk.jpg": (13, "receipt", "desk", 20.0),
-    "table_cloth.jpg": (13, "table", "cloth", 35.0),
-    "letter_light.jpg": (14, "letter", "light", 15.0),
+SAMPLES = {  # file name: (seed, kind, background, tilt, scene)
+    "letter_wood.jpg": (11, "letter", "wood", 25.0, "plain"),
+    "receipt_desk.jpg": (13, "receipt", "desk", 20.0, "plain"),
+    "table_cloth.jpg": (13, "table", "cloth", 35.0, "plain"),
+    "letter_light.jpg": (14, "letter", "light", 15.0, "plain"),
+    "letter_clutter.jpg": (16, "letter", None, 20.0, "clutter"),
 }
 
 
@@ -130,8 +131,9 @@ def write_samples(folder: Path, size=(1400, 1050)) -> None:
     """Write the bundled samples and ``truth.json`` (the corners.json schema) to ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     truth = {}
-    for name, (seed, kind, background, tilt) in SAMPLES.items():
-        photo = render_photo(seed, kind=kind, background=background, tilt=tilt, size=size)
+    for name, (seed, kind, background, tilt, scene) in SAMPLES.items():
+        photo = render_photo(seed, scene=scene, kind=kind, background=background, tilt=tilt,
+                             size=size)
         ok, buf = cv2.imencode(".jpg", photo.image, [cv2.IMWRITE_JPEG_QUALITY, 88])
         data = buf.tobytes()
         exif = exif_app1(focal_35mm=photo.focal_35mm, size=size)
@@ -139,8 +141,8 @@ def write_samples(folder: Path, size=(1400, 1050)) -> None:
         c = photo.corners.round(2).tolist()
         truth[name] = {"width": size[0], "height": size[1], "document": True,
                        "corners": dict(zip(("tl", "tr", "br", "bl"), c, strict=True)),
-                       "aspect": round(photo.aspect, 5), "seed": seed, "kind": kind,
-                       "background": background, "tilt": tilt,
+                       "aspect": round(photo.aspect, 5), "seed": seed, "scene": scene,
+                       "kind": kind, "background": photo.background, "tilt": tilt,
                        "focal_35mm": photo.focal_35mm}
     (folder / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
 
