@@ -1,4 +1,5 @@
-"""The flat things the camera sees: printed pages, notebook pages and covers (BGR uint8)."""
+"""The flat things the camera sees: printed pages, notebook pages and covers, magazines
+(BGR uint8)."""
 
 from __future__ import annotations
 
@@ -228,3 +229,52 @@ def _notebook_sheet(rng, aspect, height, ruling, margin_left):
         text_line(sheet, words(rng, 10)[:chars], x0, y - 4 * s, 0.8 * s, ink,
                    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, max(1, int(1.5 * s)))
     return sheet
+
+
+def magazine_page(rng, aspect, height=700):
+    """A magazine page or cover: photographs, a headline, columns of text."""
+    width = round(height * aspect)
+    sc = height / 700
+    cover = rng.random() < 0.4
+    paper = rng.uniform(60, 200, 3) if cover else np.full(3, rng.uniform(228, 248))
+    img = np.empty((height, width, 3), np.float32)
+    img[:] = paper
+    boxes = [(0, int(height * 0.2), width, height)] if cover else []
+    for _ in range(0 if cover else int(rng.integers(1, 3))):
+        x0, y0 = int(rng.uniform(0.05, 0.5) * width), int(rng.uniform(0.1, 0.6) * height)
+        boxes.append((x0, y0, min(width - int(20 * sc), x0 + int(rng.uniform(0.3, 0.6) * width)),
+                      min(height - int(20 * sc), y0 + int(rng.uniform(0.15, 0.35) * height))))
+    for x0, y0, x1, y1 in boxes:
+        img[y0:y1, x0:x1] = _photograph(rng, x1 - x0, y1 - y0)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    ink = (250, 250, 250) if cover else tuple(float(v) for v in rng.uniform(0, 60, 3))
+    title = words(rng, 2).title()
+    text_line(img, title, 20 * sc, int(height * 0.12), width / 260, ink, cv2.FONT_HERSHEY_DUPLEX,
+               max(2, width // 120))
+    if not cover:  # columns of small text around the photographs
+        cols = int(rng.integers(2, 4))
+        col_w = (width - int(40 * sc)) // cols
+        for c in range(cols):
+            x = int(20 * sc) + c * col_w
+            for y in range(int(height * 0.2), height - int(20 * sc), max(3, int(11 * sc))):
+                if any(x0 - 5 < x + col_w // 2 < x1 + 5 and y0 - 5 < y < y1 + 12 * sc
+                       for x0, y0, x1, y1 in boxes):
+                    continue
+                text_line(img, words(rng, 6)[:max(1, int(col_w / (7 * sc)))], x, y, 0.33 * sc,
+                           (40, 40, 40))
+    return img
+
+
+def _photograph(rng, width, height):
+    """Something like a photograph: soft light, a few shapes, texture."""
+    small = rng.uniform(20, 230, (3, 3, 3)).astype(np.float32)
+    small = small.mean(axis=2, keepdims=True) * 0.5 + small * 0.5  # muted, as photos are
+    img = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(2, 6))):
+        colour = rng.uniform(0, 255, 3)
+        colour = tuple(float(v) for v in colour.mean() * 0.4 + colour * 0.6)
+        centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+        axes = (int(rng.uniform(0.05, 0.4) * width), int(rng.uniform(0.05, 0.4) * height))
+        cv2.ellipse(img, centre, axes, rng.uniform(0, 180), 0, 360, colour, -1, cv2.LINE_AA)
+    img = cv2.GaussianBlur(img, (0, 0), 2)
+    return img + rng.normal(0, 6, img.shape).astype(np.float32)
