@@ -330,9 +330,13 @@ def draw_rings(canvas, cam: Camera, centres, outward, radius, z_mid, wire, colou
                     runs.append(pts[start:i])
                 start = None
     px = cam.pixel_size(np.asarray(centres, float)[:1])[0]
-    mask = np.zeros(canvas.shape[:2], np.float32)
-    cv2.polylines(mask, [np.round(r * _ONE).astype(np.int32) for r in runs], False, 1.0,
-                  max(1, int(round(wire * px))), cv2.LINE_AA, _SHIFT)
-    mask = np.minimum(mask, 1)
-    paint(canvas, mask, colour)
-    return mask
+    masks = []
+    for share in (1.0, 0.4):  # the wire, then the highlight along it
+        mask = np.zeros(canvas.shape[:2], np.float32)
+        cv2.polylines(mask, [np.round(r * _ONE).astype(np.int32) for r in runs], False, 1.0,
+                      max(1, int(round(share * wire * px))), cv2.LINE_AA, _SHIFT)
+        masks.append(np.minimum(mask, 1))
+    colour = np.asarray(colour, np.float32)
+    paint(canvas, masks[0], colour * 0.7)
+    paint(canvas, masks[1] * 0.8, np.minimum(colour * 1.2 + 20, 255))
+    return masks[0]

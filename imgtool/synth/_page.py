@@ -163,7 +163,7 @@ def notebook_image(rng, kind: str, page_aspect: float, spiral: str, height: int 
 def _holes(image, along, side, height):
     h, w = image.shape[:2]
     inset = HOLE_INSET * height
-    r = max(1, int(0.004 * height))
+    r = max(1, int(0.006 * height))
     for t in along:
         if side in ("left", "right"):
             x = inset if side == "left" else w - 1 - inset

@@ -182,7 +182,7 @@ def _notebook_block(rng, canvas, cam, outline, desk_z):
 def _binding(rng, canvas, cam, kind, spiral, aspect, page_aspect, holes, desk_z):
     """The spiral's loops along the bound edge (a closed notebook) or the middle (a spread)."""
     radius = rng.uniform(0.012, 0.02)
-    wire = rng.uniform(0.003, 0.005)
+    wire = rng.uniform(0.004, 0.007)
     colour = (rng.uniform(150, 210),) * 3 if rng.random() < 0.6 else tuple(
         rng.uniform(10, 120, 3))
     if kind == "spread":
