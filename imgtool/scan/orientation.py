@@ -18,9 +18,18 @@ components of character size, so pictures, rules and the page border do not vote
    j, p, q, y). In English text the letters with ascenders, with capitals and digits, are
    about three times as frequent as those with descenders, so in an upright line more ink
    lies just above the band than just below it; upside down it is the other way round.
-   Every line found votes with its ink; the vote is the normalised difference. A weaker
-   second cue is added: lines of left-aligned text start at one margin and end ragged, so
-   more line starts than line ends line up with others (0 for justified or centred text).
+   The pooled ink share and the share of lines voting each way both count. A second
+   cue: lines of left-aligned text start at one margin and end ragged, so more line starts
+   than line ends line up with others (0 for justified or centred text). A third, the
+   baseline: nearly every letter sits on it, while the tops split between the x-height and
+   the ascender height, so in each line the letters' bottoms line up better than their
+   tops. The first two decide alone when strong; a weaker vote decides when the baseline
+   cue agrees with it.
+
+Small print is measured at a resolution set by the character size found: when the median
+character's short side (about its x-height) is under :data:`CHAR_PIXELS` at
+:data:`WORK_SIDE`, the page is resampled to bring it there (up to :data:`MAX_UPSCALE` times
+its own resolution).
 
 Either step may be unsure (a page without text, a table of numbers, text in capitals,
 handwriting, print too small to resolve its x-height): then the page is left as it is.
