@@ -18,9 +18,18 @@ components of character size, so pictures, rules and the page border do not vote
    j, p, q, y). In English text the letters with ascenders, with capitals and digits, are
    about three times as frequent as those with descenders, so in an upright line more ink
    lies just above the band than just below it; upside down it is the other way round.
-   Every line found votes with its ink; the vote is the normalised difference. A weaker
-   second cue is added: lines of left-aligned text start at one margin and end ragged, so
-   more line starts than line ends line up with others (0 for justified or centred text).
+   The pooled ink share and the share of lines voting each way both count. A second
+   cue: lines of left-aligned text start at one margin and end ragged, so more line starts
+   than line ends line up with others (0 for justified or centred text). A third, the
+   baseline: nearly every letter sits on it, while the tops split between the x-height and
+   the ascender height, so in each line the letters' bottoms line up better than their
+   tops. The first two decide alone when strong; a weaker vote decides when the baseline
+   cue agrees with it.
+
+Small print is measured at a resolution set by the character size found: when the median
+character's short side (about its x-height) is under :data:`CHAR_PIXELS` at
+:data:`WORK_SIDE`, the page is resampled to bring it there (up to :data:`MAX_UPSCALE` times
+its own resolution).
 
 Either step may be unsure (a page without text, a table of numbers, text in capitals,
 handwriting, print too small to resolve its x-height): then the page is left as it is.
@@ -42,6 +51,13 @@ from imgtool.scan.enhance import flatten_lighting, gray8
 #: Long side (pixels) of the copy the orientation is measured on: body text of a letter-size
 #: page keeps an x-height of about 8 px, enough to tell ascenders from the x-height band.
 WORK_SIDE = 1600
+#: Character size (median long side of the ink components, pixels) the page is resampled
+#: to when its characters are smaller than this at :data:`WORK_SIDE`.
+CHAR_PIXELS = 9
+#: At most this many times the page's own resolution (upsampling small pages).
+MAX_UPSCALE = 2.0
+#: Long side (pixels) the page is never resampled beyond.
+MAX_SIDE = 4200
 #: Strips per page side for the projection profiles: narrow enough that the curved lines of
 #: a book page stay within a few pixels of straight inside one strip.
 STRIPS = 8
@@ -52,10 +68,18 @@ MIN_COMPONENTS = 40
 #: log-ratio of the two profile variances below which the line direction is not decided:
 #: every real dev page scored 0.5 or more; the narrow generated receipts it got wrong, 0.2-0.4.
 MIN_AXIS_SCORE = 0.45
-#: The up/down vote (ascender/descender plus weighted margin cue) below which up and down
-#: are not decided: on the real dev pages, wrong turns had votes of up to 0.23, most right
-#: ones 0.26-0.7.
+#: The up/down ink vote (ascender/descender ink + weighted per-line votes + weighted margin
+#: cue) at or above which up and down are decided on it alone. Calibrated on the generated
+#: pages (no wrong turn there), then checked on the real dev pages (none there either).
 MIN_UPDOWN_SCORE = 0.25
+#: Weight of the per-line ascender/descender votes beside the pooled ink share.
+VOTE_WEIGHT = 0.5
+#: A weaker ink vote (at least this) decides when the baseline cue agrees with it.
+MIN_AGREED_SCORE = 0.02
+#: The baseline cue (share of lines whose letters' bottoms line up better than their tops,
+#: minus the reverse) must reach this, over at least :data:`MIN_BASELINE_LINES` lines.
+MIN_BASELINE_SCORE = 0.2
+MIN_BASELINE_LINES = 3
 #: How much darker than its neighbourhood's mean (grey levels of the flattened page) a pixel
 #: must be to count as ink.
 INK_CONTRAST = 12
@@ -115,12 +139,85 @@ def text_orientation(page: np.ndarray) -> Orientation:
         return Orientation(0, False, axis, 0.0, count)
     turn = 0 if axis > 0 else 90  # lines down the page: turn them across first
     across = ink if turn == 0 else np.rot90(ink, -1)
-    updown = _updown_score(across)
-    updown += MARGIN_WEIGHT * _margin_score(across)
-    if abs(updown) < MIN_UPDOWN_SCORE:
+    updown = (_updown_score(across) + VOTE_WEIGHT * _updown_votes(across, size)[0]
+              + MARGIN_WEIGHT * _margin_score(across))
+    baseline, voters = _baseline_votes(across, size)
+    agree = (abs(updown) >= MIN_AGREED_SCORE and voters >= MIN_BASELINE_LINES
+             and abs(baseline) >= MIN_BASELINE_SCORE and np.sign(baseline) == np.sign(updown))
+    if abs(updown) < MIN_UPDOWN_SCORE and not agree:
         return Orientation(0, False, axis, updown, count)
     rotate = turn if updown > 0 else (turn + 180) % 360
     return Orientation(rotate, True, axis, updown, count)
+
+
+def _baseline_votes(ink: np.ndarray, size: float) -> tuple[float, int]:
+    """Each text line votes by which edge of its letters lines up: in upright Latin text
+    nearly every letter sits on the baseline, while the tops split between the x-height and
+    the ascender/capital height. > 0: bottoms aligned better than tops (upright)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    stats = stats[1:]
+    if len(stats) < 5:
+        return 0.0, 0
+    ch = stats[:, cv2.CC_STAT_HEIGHT]
+    med = float(np.median(ch))
+    big = ch >= 0.45 * med  # not dots, commas, hyphens
+    gap = max(2, round(0.8 * size))
+    smear = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, 2 * gap + 1), np.uint8))
+    nl, llab, lstats, _ = cv2.connectedComponentsWithStats(smear, connectivity=8)
+    top = stats[:, cv2.CC_STAT_TOP]
+    bottom = top + ch
+    cy = np.clip(top + ch // 2, 0, ink.shape[0] - 1)
+    cx = np.clip(stats[:, cv2.CC_STAT_LEFT] + stats[:, cv2.CC_STAT_WIDTH] // 2, 0,
+                 ink.shape[1] - 1)
+    line_of = llab[cy, cx]
+    up = down = 0
+    order = np.argsort(line_of, kind="stable")
+    keys = line_of[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(keys)], strict=True):
+        idx = order[a:b]
+        idx = idx[big[idx]]
+        if len(idx) < 5 or keys[a] == 0:
+            continue
+        if lstats[keys[a], cv2.CC_STAT_HEIGHT] > 2.5 * np.median(ch[idx]):
+            continue  # two lines run together
+        tol = max(1.0, 0.12 * np.median(ch[idx]))
+        b_share = np.mean(np.abs(bottom[idx] - np.median(bottom[idx])) <= tol)
+        t_share = np.mean(np.abs(top[idx] - np.median(top[idx])) <= tol)
+        if b_share - t_share > 0.1:
+            up += 1
+        elif t_share - b_share > 0.1:
+            down += 1
+    m = up + down
+    return ((up - down) / m if m else 0.0), m
+
+
+def _updown_votes(ink: np.ndarray, size: float) -> tuple[float, int]:
+    """Each text line votes: (lines with more ink above their x-height band than below -
+    lines with less) / lines."""
+    h, w = ink.shape
+    nstrips = max(2, min(STRIPS, int(w / (8 * size))))
+    edges = np.linspace(0, w, nstrips + 1).astype(int)
+    up = down = 0
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        profile = ink[:, a:b].sum(axis=1, dtype=np.float64)
+        for top, bottom in _runs(profile > 0):
+            line = profile[top:bottom]
+            peak = line.max()
+            if bottom - top < 4 or peak < 2:
+                continue
+            core = np.flatnonzero(line >= CORE_SHARE * peak)
+            ab = line[:core[0]].sum()
+            be = line[core[-1] + 1:].sum()
+            if ab + be < 1:
+                continue
+            d = (ab - be) / (ab + be)
+            if d > 0.1:
+                up += 1
+            elif d < -0.1:
+                down += 1
+    n = up + down
+    return ((up - down) / n if n else 0.0), n
 
 
 def rotate_clockwise(image: np.ndarray, degrees: int) -> np.ndarray:
@@ -140,14 +237,28 @@ def rotate_clockwise(image: np.ndarray, degrees: int) -> np.ndarray:
 
 
 def _text_ink(page: np.ndarray) -> tuple[np.ndarray, int, float]:
-    """Ink of character size (uint8 0/1) at :data:`WORK_SIDE`, how many components, and
-    their median long side (the character size, in pixels)."""
+    """Ink of character size (uint8 0/1), how many components, and their median long side
+    (the character size, in pixels), at a resolution set by that size: first at
+    :data:`WORK_SIDE`; when the characters found there are smaller than
+    :data:`CHAR_PIXELS`, again at the resolution that gives them that size (up to the
+    page's own resolution times :data:`MAX_UPSCALE`, the long side at most
+    :data:`MAX_SIDE`)."""
     gray = gray8(page)
     h, w = gray.shape
-    scale = max(h, w) / WORK_SIDE
-    if scale > 1:
-        gray = cv2.resize(gray, (max(1, round(w / scale)), max(1, round(h / scale))),
-                          interpolation=cv2.INTER_AREA)
+    first = min(1.0, WORK_SIDE / max(h, w))
+    ink, count, size, short = _ink_at(gray, first)
+    if count >= MIN_COMPONENTS and short < CHAR_PIXELS:
+        factor = min(CHAR_PIXELS / short * first, MAX_UPSCALE, MAX_SIDE / max(h, w))
+        if factor > first * 1.2:
+            ink, count, size, short = _ink_at(gray, factor)
+    return ink, count, size
+
+
+def _ink_at(gray: np.ndarray, factor: float) -> tuple[np.ndarray, int, float]:
+    h, w = gray.shape
+    if factor != 1:
+        gray = cv2.resize(gray, (max(1, round(w * factor)), max(1, round(h * factor))),
+                          interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
     flat = flatten_lighting(gray)
     # a local threshold: small grey print beside dark photographs still counts as ink
     block = max(15, (max(flat.shape) // 40) | 1)
@@ -167,7 +278,8 @@ def _text_ink(page: np.ndarray) -> tuple[np.ndarray, int, float]:
             & (area <= 0.7 * cw * ch + 8))
     keep[0] = False
     size = float(np.median(long[keep])) if keep.any() else 1.0
-    return keep[labels].astype(np.uint8), int(keep.sum()), size
+    short = float(np.median(np.minimum(cw, ch)[keep])) if keep.any() else 1.0
+    return keep[labels].astype(np.uint8), int(keep.sum()), size, short
 
 
 def _axis_score(ink: np.ndarray, size: float) -> float:
