@@ -373,11 +373,26 @@ def _grey(x):
 
 
 def _ridge_block(grey, sigma, epsilon, l2):
-    """The ridge magnitudes of :func:`imgtool.edges.detect_edges` on one tile and its halo."""
+    """The ridge magnitudes of :func:`imgtool.edges.detect_edges` on one tile and its halo.
+
+    The stages are edges.py's own: :func:`imgtool.edges._smooth`, then
+    :func:`imgtool.edges._edge_source`. For float input that is the gradients the in-memory
+    call thresholds (``canny_from_gradients``). For uint8 it is the smoothed image itself,
+    whose Sobel the fused kernel ``canny_u8`` computes row by row in exact integers; here the
+    same Sobel is made with :func:`imgtool.filters.sobel` (replicated border), which
+    ``canny_u8`` is documented and tested (tests/test_edges.py) to equal bit for bit: every
+    magnitude is an integer below 2**24, exact in float32, so the ridge, the ``> low`` and
+    ``> high`` comparisons and the histogram bins are the in-memory ones.
+    """
     from imgtool import edges
     from imgtool.kernels import canny as k
 
-    gx, gy = edges._gradients(edges._smooth(grey, sigma, epsilon))
+    source = edges._edge_source(edges._smooth(grey, sigma, epsilon))
+    if isinstance(source, np.ndarray):  # uint8: mirrors the Sobel inside kernels.canny_u8
+        from imgtool.filters import sobel
+
+        source = sobel(source, border="replicate")
+    gx, gy = source
     return k.ridge_magnitude(gx, gy, l2, edges._blocks(gx.shape[0]))
 
 
@@ -401,6 +416,7 @@ def _ridge_pass(grey, path, t, method, sigma, norm, epsilon):
                                fill_value=0, compressors=None)
     tasks = [da.store(ridge, target, lock=False, compute=False)]
     if method in ("gradient_otsu", "gradient_percentile"):
+        # the rows edges._gradient_thresholds samples: every row_step-th from row 0
         row_step = max(1, h * w // edges._HIST_SAMPLES)
         tops = np.cumsum((0,) + ridge.chunks[0][:-1])
         parts = ridge.to_delayed()
@@ -412,6 +428,13 @@ def _ridge_pass(grey, path, t, method, sigma, norm, epsilon):
 
 
 def _ridge_histogram(block, top, row_step, l2):
+    """The histogram of one ridge tile's sampled rows (image rows ``0, row_step, ...``).
+
+    In memory, :func:`imgtool.edges._gradient_thresholds` runs the suppression on the sampled
+    rows only (``ridge_histogram_u8``, ``ridge_histogram_from_gradients``); on the stored
+    ridge map, ``ridge_histogram`` counts the same pixels into the same bins (tested in
+    tests/test_edges.py), so the per-tile histograms sum to the in-memory one.
+    """
     from imgtool import edges
     from imgtool.kernels import canny as k
 
@@ -423,7 +446,8 @@ def _ridge_histogram(block, top, row_step, l2):
 
 
 def _gradient_thresholds(hist, method):
-    """:func:`imgtool.edges._gradient_thresholds` from the summed histogram (same rules)."""
+    """:func:`imgtool.edges._gradient_thresholds` from the summed histogram: its rules after
+    the histogram, repeated here (keep them in step with edges.py)."""
     from imgtool import edges
     from imgtool.kernels import canny as k
 

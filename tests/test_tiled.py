@@ -161,6 +161,18 @@ def test_canny_hysteresis_joins_chains_across_tiles(monkeypatch):
     assert (w2.out != ref).sum() > 0
 
 
+def test_canny_in_tiles_samples_the_histogram_rows_of_float_input(monkeypatch):
+    # the float path histograms from gradients (uint8: from the image, in the fused kernel);
+    # with every 17th row sampled, the summed tile histograms must still be the in-memory one
+    monkeypatch.setattr(edges, "_HIST_SAMPLES", 700)
+    img = _edges_image(100, 120, np.float32)
+    for kw in ({}, {"method": "gradient_percentile", "norm": "l1"}):
+        ref, ref_info = edges.detect_edges(img, **kw)
+        w = Memory(ref.shape)
+        assert tiled.detect_edges(da.from_array(img, chunks=12), w, tile=12, **kw) == ref_info
+        assert np.array_equal(w.out, ref), kw
+
+
 def test_canny_in_tiles_checks_its_parameters():
     x = da.from_array(np.zeros((8, 8), np.uint8), chunks=4)
     with pytest.raises(ValueError, match="both low and high"):
