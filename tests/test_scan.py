@@ -100,7 +100,7 @@ def test_samples_match_their_truth():
 
 
 def test_hull_to_quads_restores_a_corner_cut_off():
-    from imgtool.scan.detection import _hull_to_quads
+    from imgtool.scan.candidates import _hull_to_quads
 
     # a square with its top-left corner cut off, as the frame or a hand cuts a page's corner
     pentagon = np.array([[0, 30], [30, 0], [100, 0], [100, 100], [0, 100]], np.float64)

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from imgtool.scan.block import _stripes, step_off_block, step_off_sheet
-from imgtool.scan.detection import _downscale, _frame_variants, _planes, find_page
+from imgtool.scan.candidates import frame_variants
+from imgtool.scan.detection import downscale, find_page
+from imgtool.scan.support import evidence_planes
 from imgtool.synth import render_photo
 
 H, W = 720, 960
@@ -67,18 +69,18 @@ def test_page_on_its_block_is_found_at_its_own_edge():
 @pytest.mark.parametrize("band", ["border", "shadow", "none", "printed"])
 def test_sides_without_a_block_are_left_alone(band):
     photo = _photo(band)
-    small, _ = _downscale(photo)
+    small, _ = downscale(photo)
     quad = np.array([[PAGE_LEFT, TOP], [RIGHT, TOP], [RIGHT, BOTTOM], [PAGE_LEFT, BOTTOM]],
                     np.float64) - 0.5  # detection scale is full scale here
     assert small.shape == photo.shape
-    np.testing.assert_array_equal(step_off_block(quad, _planes(small)), quad)
+    np.testing.assert_array_equal(step_off_block(quad, evidence_planes(small)), quad)
 
 
 def test_block_side_moves_in_by_the_band():
     photo = _photo("block", seed=3)
     quad = np.array([[PAGE_LEFT - 100, TOP], [RIGHT, TOP], [RIGHT, BOTTOM],
                      [PAGE_LEFT - 100, BOTTOM]], np.float64) - 0.5
-    moved = step_off_block(quad, _planes(photo))
+    moved = step_off_block(quad, evidence_planes(photo))
     assert abs(_left_x(moved) - (PAGE_LEFT - 0.5)) < 3, moved
     np.testing.assert_allclose(moved[1:3], quad[1:3], atol=1e-6)
 
@@ -91,7 +93,7 @@ def test_stripes_counts_turns_of_at_least_the_depth():
 
 def test_frame_variants_move_a_near_parallel_side_onto_the_frame():
     quad = np.array([[100.0, 20.0], [500.0, 30.0], [520.0, 380.0], [90.0, 370.0]])
-    variants = _frame_variants(quad, (400, 600))
+    variants = frame_variants(quad, (400, 600))
     tops = [v for v in variants if np.allclose(v[:2, 1], 0.0)]
     assert len(tops) == 1
     top = tops[0]
@@ -106,7 +108,7 @@ def test_frame_variants_move_a_near_parallel_side_onto_the_frame():
     assert len(variants) == 2 and any(np.allclose(v[2:, 1], 399.0) for v in variants)
     # a side crossing the frame at a steep angle has none
     steep = np.array([[100.0, 5.0], [300.0, 47.0], [320.0, 300.0], [90.0, 300.0]])  # 12 deg
-    assert not any(np.allclose(v[:2, 1], 0.0) for v in _frame_variants(steep, (400, 600)))
+    assert not any(np.allclose(v[:2, 1], 0.0) for v in frame_variants(steep, (400, 600)))
 
 
 def test_receipt_running_off_the_frame_is_not_cut_at_a_printed_band():
@@ -148,12 +150,12 @@ def test_side_on_a_backing_sheet_moves_in_to_the_page(gap):
     page = _box(PAGE_LEFT, TOP, RIGHT, BOTTOM)
     quad = page.copy()
     quad[[0, 3], 0] -= SHEET  # the left side on the sheet's outer edge
-    moved = step_off_sheet(quad, _planes(photo))
+    moved = step_off_sheet(quad, evidence_planes(photo))
     assert abs(_left_x(moved) - (PAGE_LEFT - 0.5)) < 2, moved
     np.testing.assert_allclose(moved[1:3], quad[1:3], atol=1e-6)
     # all four sides on the sheet's edge: all four move in
     sheet = _box(PAGE_LEFT - SHEET, TOP - SHEET, RIGHT + SHEET, BOTTOM + SHEET)
-    np.testing.assert_allclose(step_off_sheet(sheet, _planes(photo)), page, atol=2)
+    np.testing.assert_allclose(step_off_sheet(sheet, evidence_planes(photo)), page, atol=2)
 
 
 @pytest.mark.parametrize("sheet", [60.0 + 3, 196.0 - 3])
@@ -161,13 +163,13 @@ def test_sheet_too_close_to_the_desk_or_the_page_is_not_a_step(sheet):
     """A band within a few grey levels of the desk or the page is not a staircase."""
     photo = _on_sheet(sheet)
     quad = _box(PAGE_LEFT - SHEET, TOP - SHEET, RIGHT + SHEET, BOTTOM + SHEET)
-    np.testing.assert_array_equal(step_off_sheet(quad, _planes(photo)), quad)
+    np.testing.assert_array_equal(step_off_sheet(quad, evidence_planes(photo)), quad)
 
 
 @pytest.mark.parametrize("band", ["border", "shadow", "none", "printed", "block"])
 def test_sides_on_no_sheet_are_left_alone(band):
     quad = _box(PAGE_LEFT, TOP, RIGHT, BOTTOM)
-    np.testing.assert_array_equal(step_off_sheet(quad, _planes(_photo(band))), quad)
+    np.testing.assert_array_equal(step_off_sheet(quad, evidence_planes(_photo(band))), quad)
 
 
 def test_page_on_a_backing_sheet_is_found_at_its_own_edge():
@@ -187,4 +189,4 @@ def test_band_darker_than_the_desk_is_not_a_sheet():
     img += rng.normal(0, 2.0, img.shape)
     photo = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     quad = _box(PAGE_LEFT, TOP, RIGHT, BOTTOM)
-    np.testing.assert_array_equal(step_off_sheet(quad, _planes(photo)), quad)
+    np.testing.assert_array_equal(step_off_sheet(quad, evidence_planes(photo)), quad)

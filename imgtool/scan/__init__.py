@@ -1,11 +1,29 @@
 """The document scanner: find the page in a photo, flatten it, true proportions, enhance.
 
-:func:`scan` is the whole pipeline; :func:`detect` stops after the corners. The steps live in
-:mod:`~imgtool.scan.detection` (finding the page), :mod:`~imgtool.scan.geometry` (corner order,
-refinement), :mod:`~imgtool.scan.aspect` (true aspect ratio, output size) and
-:mod:`~imgtool.scan.enhance` (colour, gray, black and white).
-"""
+:func:`scan` is the whole pipeline; :func:`detect` stops after the corners. The modules, in
+pipeline order (each imports only from those before it, see ``tests/test_scan_layout.py``):
 
+- :mod:`~imgtool.scan.quad`: quadrilateral geometry: corner order (:func:`order_corners`),
+  sides, where lines meet, angles, areas;
+- :mod:`~imgtool.scan.median`: the fast median the profile rules take;
+- :mod:`~imgtool.scan.support`: boundary evidence: how much of a side is a page's edge;
+- :mod:`~imgtool.scan.candidates`: the generators proposing quadrilaterals (contours, bright
+  regions, lines, cut corners restored, sides moved onto the frame);
+- :mod:`~imgtool.scan.block`: a page on something larger (a book's page block, a backing
+  sheet): a side stepped in to the page's own edge;
+- :mod:`~imgtool.scan.detection`: snapping, scoring and the choice
+  (:func:`~imgtool.scan.detection.find_page`), its tuning constants in one block;
+- :mod:`~imgtool.scan.refine`: sub-pixel corners on the full-resolution photo
+  (:func:`refine_corners`);
+- :mod:`~imgtool.scan.aspect`: the page's true aspect ratio and output size;
+- :mod:`~imgtool.scan.warp`: flattening (:func:`warp_page`);
+- :mod:`~imgtool.scan.enhance`: colour, gray, black and white.
+
+Inside the package a name starting with ``_`` is private to its module; a module's plain names
+may be used by the modules after it, and its ``__all__`` lists what users may rely on.
+:mod:`~imgtool.scan.geometry` keeps the former home of :func:`order_corners`,
+:func:`refine_corners` and :func:`warp_page` importable.
+"""
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -18,7 +36,9 @@ from imgtool.errors import InvalidParameterError, NoPageError
 from imgtool.io import Photo
 from imgtool.scan.aspect import output_size, parse_aspect, resolve_aspect
 from imgtool.scan.enhance import MODES, enhance
-from imgtool.scan.geometry import order_corners, refine_corners, warp_page
+from imgtool.scan.quad import order_corners
+from imgtool.scan.refine import refine_corners
+from imgtool.scan.warp import warp_page
 
 FALLBACKS = ("full", "skip")
 
@@ -205,9 +225,9 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 def _draw(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """The photo at detection scale with the page's quadrilateral drawn (for --debug)."""
-    from imgtool.scan.detection import _downscale, _to_bgr8
+    from imgtool.scan.detection import downscale, to_bgr8
 
-    out, scale = _downscale(_to_bgr8(image))
+    out, scale = downscale(to_bgr8(image))
     out = out.copy()
     quad = quad / scale
     cv2.polylines(out, [np.round(quad).astype(np.int32).reshape(-1, 1, 2)], True, (0, 220, 0), 2,
@@ -215,4 +235,5 @@ def _draw(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["FALLBACKS", "MODES", "ScanResult", "detect", "enhance", "scan", "warp_page"]
+__all__ = ["FALLBACKS", "MODES", "ScanResult", "detect", "enhance", "order_corners",
+           "refine_corners", "scan", "warp_page"]

@@ -5,6 +5,9 @@ do not give its width / height. :func:`page_aspect` recovers the real ratio from
 perspective itself (Zhang & He, "Whiteboard scanning and image enhancement", Digital Signal
 Processing 17(2), 2007), assuming a pinhole camera with square pixels and the principal
 point at the image centre, so that the only unknown of the camera is its focal length.
+
+In the pipeline: after the corners (:mod:`~imgtool.scan.detection`,
+:mod:`~imgtool.scan.refine`), before the warp (:mod:`~imgtool.scan.warp`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 import numpy as np
 
 from imgtool.errors import InvalidParameterError
-from imgtool.scan.geometry import _as_quad
+from imgtool.scan.quad import as_quad
 
 __all__ = ["PAPER_ASPECTS", "output_size", "page_aspect", "parse_aspect", "resolve_aspect"]
 
@@ -91,7 +94,7 @@ def page_aspect(corners, image_size, *, focal: float | None = None) -> float:
     >>> round(page_aspect([[0, 0], [210, 0], [210, 297], [0, 297]], (400, 400)), 4)
     0.7071
     """
-    quad = _as_quad(corners, "corners")
+    quad = as_quad(corners, "corners")
     width, height = _as_size(image_size)
     if focal is not None and not (math.isfinite(focal) and focal > 0):
         raise InvalidParameterError(f"focal must be a positive number of pixels, got {focal!r}")
@@ -171,7 +174,7 @@ def output_size(corners, aspect: float) -> tuple[int, int]:
     >>> output_size([[0, 0], [100, 0], [100, 50], [0, 50]], 1.0)
     (100, 100)
     """
-    quad = _as_quad(corners, "corners")
+    quad = as_quad(corners, "corners")
     aspect = _as_aspect(aspect)
     top, right, bottom, left = _side_lengths(quad)
     h = max(left, right, 1.0)

@@ -1,7 +1,9 @@
 """A page on something larger: step a side in from the outer edge to the page's own edge.
 
 Two cases: an open book's page block (:func:`step_off_block`), and a backing sheet or a cover
-(:func:`step_off_sheet`, whose docstring says how it is told).
+(:func:`step_off_sheet`, whose docstring says how it is told). Detection's last step, on the
+chosen quad (:func:`~imgtool.scan.detection.find_page`), with the boundary evidence of
+:mod:`~imgtool.scan.support`.
 
 Photograph an open book and the page on top lies on the block of pages beneath it. Along the
 outer side the edges of those pages show as a band of thin stripes, parallel to the side and
@@ -20,7 +22,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from imgtool.scan.geometry import median
+from imgtool.scan.median import median
+from imgtool.scan.quad import corners_of, quad_sides, shifted_sides
+from imgtool.scan.support import side_support_many
 
 #: The band is looked for up to this share of the page's extent across the side.
 BAND_REACH = 0.25
@@ -36,6 +40,17 @@ STRIPE_DEPTH = 2.0
 MAX_ALONG = 0.3
 #: The page's edge beyond the band must be at least this much of a boundary.
 MIN_EDGE = 0.4
+#: The top page's edge is looked for from this share of the band's width out (the band's
+#: measured end can run a little past the edge) ...
+BAND_INNER = 0.75
+#: ... at the innermost shift whose boundary share is at least this share of the best (the
+#: band's own stripes can be stronger steps).
+STRONG_SHARE = 0.75
+#: Profiles across a side leave out this share of it at each end (the corners belong to the
+#: neighbouring sides) ...
+CLEAR_OF_CORNERS = 0.15
+#: ... and are about a pixel apart, at least this many.
+MIN_PROFILES = 50
 
 
 def step_off_block(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
@@ -48,9 +63,7 @@ def _step_in(quad: np.ndarray, planes: np.ndarray, new_line) -> np.ndarray:
     """The quad with each side for which ``new_line(planes, p0, p1, normal, extent)`` gives a
     line (its start and end) moved onto it; ``extent`` is the quad's mean size across the
     side."""
-    from imgtool.scan.detection import _corners_of, _sides
-
-    sides = _sides(quad)
+    sides = quad_sides(quad)
     if sides is None:
         return quad
     lines = []
@@ -60,20 +73,18 @@ def _step_in(quad: np.ndarray, planes: np.ndarray, new_line) -> np.ndarray:
         line = new_line(planes, p0, p1, normal, extent)
         moved |= line is not None
         lines.append((p0, p1) if line is None else line)
-    out = _corners_of(lines) if moved else None
+    out = corners_of(lines) if moved else None
     return quad if out is None else out
 
 
 def _block_line(planes, p0, p1, normal, extent):
-    from imgtool.scan.detection import _shifted_sides, _side_support_many
-
     end = _band_end(planes[0], p0, p1 - p0, normal, int(BAND_REACH * extent))
     if end is None:
         return None
-    shifts = np.arange(round(0.75 * end), end + SMOOTH_RUN + 1, 1.0)
-    a, b, starts, ends = _shifted_sides(p0, p1, normal, shifts)
-    support = _side_support_many(starts, ends, normal, planes)
-    strong = support >= max(MIN_EDGE, 0.75 * support.max())
+    shifts = np.arange(round(BAND_INNER * end), end + SMOOTH_RUN + 1, 1.0)
+    a, b, starts, ends = shifted_sides(p0, p1, normal, shifts)
+    support = side_support_many(starts, ends, normal, planes)
+    strong = support >= max(MIN_EDGE, STRONG_SHARE * support.max())
     if not strong.any():
         return None
     # the innermost strong boundary: the band's own stripes can be stronger steps
@@ -115,14 +126,12 @@ def step_off_sheet(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
 
 
 def _sheet_line(planes, p0, p1, normal, extent):
-    from imgtool.scan.detection import _shifted_sides, _side_support_many
-
     rise = _sheet_band(planes[0], p0, p1 - p0, normal, int(SHEET_REACH * extent))
     if rise is None:
         return None
     shifts = np.arange(rise - SHEET_EDGE, rise + SHEET_EDGE + 1, 1.0)
-    _, _, starts, ends = _shifted_sides(p0, p1, normal, shifts)
-    support = _side_support_many(starts, ends, normal, planes)
+    _, _, starts, ends = shifted_sides(p0, p1, normal, shifts)
+    support = side_support_many(starts, ends, normal, planes)
     if support.max() < MIN_EDGE:
         return None
     # the middle of the best shifts: the support is flat across a step's blur
@@ -136,8 +145,7 @@ def _sheet_band(gray, p0, d, normal, reach: int) -> int | None:
     of a sheet the page rests on; None otherwise."""
     if reach < SHEET_MIN_WIDTH + 4 * SHEET_EDGE:
         return None
-    samples = max(50, int(0.7 * float(np.hypot(*d))))
-    t = np.linspace(0.15, 0.85, samples)  # clear of the corners
+    _, t = _along(d)
     out = 2 * SHEET_EDGE + 2
     band = _band(gray, p0 - out * normal, d, normal, t, reach + out + SHEET_GAP)
     profile = median(band, axis=1)  # offsets -out .. reach + SHEET_GAP from the side
@@ -162,9 +170,8 @@ def _band_end(gray, p0, d, normal, reach: int) -> int | None:
     None if the side has no such band."""
     if reach < MIN_WIDTH + SMOOTH_RUN + 2:
         return None
-    samples = max(50, int(0.7 * float(np.hypot(*d))))  # about a pixel apart
-    t = np.linspace(0.15, 0.85, samples)  # clear of the corners
-    step = 0.7 * float(np.hypot(*d)) / (samples - 1)
+    samples, t = _along(d)
+    step = (1 - 2 * CLEAR_OF_CORNERS) * float(np.hypot(*d)) / (samples - 1)
     # most sides have smooth paper (or print) right inside: look at the first few pixels
     # alone, and at the whole reach only if no smooth run starts before MIN_WIDTH
     near = MIN_WIDTH + SMOOTH_RUN + 2
@@ -187,6 +194,13 @@ def _band_end(gray, p0, d, normal, reach: int) -> int | None:
     if _stripes(profile[:end + 1], STRIPE_DEPTH) < MIN_STRIPES:
         return None
     return end
+
+
+def _along(d) -> tuple[int, np.ndarray]:
+    """How many profiles across a side of direction ``d``, and where along it (0..1): about a
+    pixel apart, clear of the corners (:data:`CLEAR_OF_CORNERS`)."""
+    samples = max(MIN_PROFILES, int((1 - 2 * CLEAR_OF_CORNERS) * float(np.hypot(*d))))
+    return samples, np.linspace(CLEAR_OF_CORNERS, 1 - CLEAR_OF_CORNERS, samples)
 
 
 def _band(gray, p0, d, normal, t, reach: int) -> np.ndarray:

@@ -1,4 +1,6 @@
-"""Cleaning up a flattened page: colour, gray with flat lighting, or black and white text."""
+"""Cleaning up a flattened page: colour, gray with flat lighting, or black and white text.
+
+The last step of the pipeline, on the page :mod:`~imgtool.scan.warp` flattened."""
 
 from __future__ import annotations
 
