@@ -31,9 +31,11 @@ contrast stretched), bw (the scanned look for text: shading flattened, then Sauv
 adaptive thresholding). Default output name: '{stem}.scan.jpg', '{stem}.scan.png' for bw.
 -o FILE.pdf puts every input's page into one PDF (page size from the page's aspect at
 --dpi, or A4/Letter with --aspect a4|letter).
-When no page is found the exit code is 5; --fallback full (default) still writes the whole
-photo (enhanced), --fallback skip writes nothing. --json prints one object per input:
-input, found, corners (TL, TR, BR, BL in pixels of the upright input), size, aspect, output.""")
+When no page is found (or only one with confidence below 0.2) the exit code is 5;
+--fallback full (default) still writes the whole photo (enhanced), --fallback skip writes
+nothing. --json prints one object per input: input, found, corners (TL, TR, BR, BL in
+pixels of the upright input), size, aspect, confidence (0..1: how sure detection is that
+the corners are the page's; null for --corners), output.""")
 @click.option("--mode", type=click.Choice(["color", "gray", "bw"]), default="color",
               show_default=True, help="How the flattened page is cleaned up.")
 @click.option("--aspect", default="auto", show_default=True, metavar="auto|a4|letter|W:H",
@@ -126,7 +128,8 @@ def process(image, params, ctx):
         record = result.to_record()
         page = None if params["detect_only"] else result.page
     except NoPageError:
-        record = {"found": False, "corners": None, "size": None, "aspect": None}
+        record = {"found": False, "corners": None, "size": None, "aspect": None,
+                  "confidence": 0.0}
         page = None
     if debug is not None:
         _write_debug(debug, Path(params["debug_dir"]), ctx)
