@@ -106,6 +106,34 @@ def bright_masks(bgr: np.ndarray):
         yield mask, name
 
 
+#: Tint masks: a colour plane's 1st-99th percentile spread (plane units) below which it holds
+#: no region worth splitting, and the diameter (detection pixels) of the opening and closing
+#: that clear thin things (a cable, a pen, a line of text) off it before Otsu.
+TINT_MIN_SPREAD = 8.0
+TINT_CLEAN = 15
+
+
+def tint_masks(planes: np.ndarray):
+    """Masks of each side of Otsu's split of the two colour planes (CIELAB a* and b*): a
+    white page on a light desk of another tint (a pinkish desk under a bluish white balance)
+    is hardly a step in grey but a region in colour. Thin things are cleared off each plane
+    first (greyscale opening and closing), so that a cable across the page does not cut it
+    in two."""
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (TINT_CLEAN, TINT_CLEAN))
+    k = max(MASK_MIN_KERNEL, min(planes.shape[1:]) // MASK_KERNEL_DIVISOR) | 1  # odd
+    for name, plane in (("tint-a", planes[1]), ("tint-b", planes[2])):
+        lo, hi = np.percentile(plane[::4, ::4], (1, 99))
+        if hi - lo < TINT_MIN_SPREAD:
+            continue
+        clean = cv2.morphologyEx(cv2.morphologyEx(plane, cv2.MORPH_OPEN, disc),
+                                 cv2.MORPH_CLOSE, disc)
+        level = np.clip((clean - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+        _, mask = cv2.threshold(level, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        for side in (mask, 255 - mask):
+            side = cv2.morphologyEx(side, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+            yield side, name
+
+
 def mask_candidates(mask: np.ndarray, name: str) -> list[Candidate]:
     """Quads from the outer contours of a mask (:func:`bright_masks`)."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -45,6 +45,7 @@ from imgtool.scan.candidates import (
     frame_variants,
     line_candidates,
     mask_candidates,
+    tint_masks,
 )
 from imgtool.scan.quad import (
     corner_angles,
@@ -213,7 +214,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
              and _clear_page(ranked[0], planes))
     if not quick:
         more = contour_candidates(edge_map(gray, scale=FAINT_SCALE), "faint")
-        for mask, name in bright_masks(small):
+        for mask, name in (*bright_masks(small), *tint_masks(planes)):
             more += mask_candidates(mask, name)
         more += line_candidates(edges)
         first = {id(c) for c in candidates}  # prescored already
