@@ -22,8 +22,8 @@ from tests.conftest import REPO, listing, run_cli
 SHARED = REPO.parent / "shared"
 PHOTOS = SHARED / "data" / "real-photos"
 SCORER = SHARED / "tools" / "score_corners.py"
-#: The issue's target, with a small margin: mean IoU >= 0.97 and every photo >= 0.90.
-TARGET_MEAN, TARGET_EACH = 0.96, 0.88
+#: The issue's target for the 22 dev photos: mean IoU >= 0.98 and every photo >= 0.90.
+TARGET_MEAN, TARGET_EACH = 0.98, 0.90
 
 
 def _scorer():
@@ -46,18 +46,23 @@ def real_scores() -> dict[str, float]:
     return scores
 
 
+@pytest.mark.xfail(strict=True, reason="not met: mean 0.933; the cluttered SmartDoc letter "
+                   "(page on a stack of sheets, a cable across it) is not found and the "
+                   "cluttered datasheet is at 0.868")
 def test_real_photos_meet_the_target(real_scores):
     ious = np.array(list(real_scores.values()))
     assert ious.mean() >= TARGET_MEAN and ious.min() >= TARGET_EACH, real_scores
 
 
 def test_real_photos_do_not_regress(real_scores):
-    """What the scanner achieves now (mean 0.980; every photo >= 0.931, 12 of 13 >= 0.950),
-    less a small margin for floating-point differences between machines: guards regressions."""
+    """What the scanner achieves now on the 22 photos (mean 0.933; 20 at IoU >= 0.90, the
+    lowest of those 0.928; the cluttered SmartDoc datasheet 0.868 and letter 0), less a small
+    margin for floating-point differences between machines: guards regressions."""
     ious = np.array(list(real_scores.values()))
-    assert ious.mean() >= 0.975, real_scores
-    assert ious.min() >= 0.92, real_scores
-    assert (ious >= 0.945).sum() >= 12, real_scores
+    assert len(ious) == 22
+    assert ious.mean() >= 0.925, real_scores
+    assert (ious >= 0.9).sum() >= 20, real_scores
+    assert np.sort(ious)[1] >= 0.85, real_scores  # all but the cluttered letter
 
 
 def test_document_false_photo_is_not_scored(real_scores):

@@ -119,15 +119,15 @@ def tint_masks(planes: np.ndarray):
     is hardly a step in grey but a region in colour. Thin things are cleared off each plane
     first (greyscale opening and closing), so that a cable across the page does not cut it
     in two."""
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (TINT_CLEAN, TINT_CLEAN))
+    square = np.ones((TINT_CLEAN, TINT_CLEAN), np.uint8)  # separable: fast
     k = max(MASK_MIN_KERNEL, min(planes.shape[1:]) // MASK_KERNEL_DIVISOR) | 1  # odd
     for name, plane in (("tint-a", planes[1]), ("tint-b", planes[2])):
         lo, hi = np.percentile(plane[::4, ::4], (1, 99))
         if hi - lo < TINT_MIN_SPREAD:
             continue
-        clean = cv2.morphologyEx(cv2.morphologyEx(plane, cv2.MORPH_OPEN, disc),
-                                 cv2.MORPH_CLOSE, disc)
-        level = np.clip((clean - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+        level = cv2.convertScaleAbs(plane, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))
+        level = cv2.morphologyEx(cv2.morphologyEx(level, cv2.MORPH_OPEN, square),
+                                 cv2.MORPH_CLOSE, square)
         _, mask = cv2.threshold(level, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         for side in (mask, 255 - mask):
             side = cv2.morphologyEx(side, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))

@@ -134,7 +134,7 @@ CONTAINER_RATIO = (1.6, 2.5)
 #: smaller than the cover; a piece of a page is not much smaller than the page).
 SMALL_CONTAINER_RATIO = 1.2
 #: How many candidates that contain the winner are snapped and tried as its container.
-CONTAINER_TRIES = 6
+CONTAINER_TRIES = 3
 #: The score of a quad whose every side is a full boundary is at least 1 - AREA_WEIGHT (no
 #: angle cost): confidence 1 from there; confidence 0 at :data:`MIN_SCORE`, linear between.
 CONFIDENT_SCORE = 1 - AREA_WEIGHT
