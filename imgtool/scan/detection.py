@@ -254,7 +254,7 @@ def confidence(score: float) -> float:
     half), its area and its corner angles; measured on the real and generated photos it
     separates right quads from wrong ones (BENCHMARKS.md, area under the ROC curve).
 
-    >>> confidence(0.35), confidence(0.55), confidence(0.9)
+    >>> confidence(0.35), round(confidence(0.55), 6), confidence(0.9)
     (0.0, 0.5, 1.0)
     """
     return float(np.clip((score - MIN_SCORE) / (CONFIDENT_SCORE - MIN_SCORE), 0.0, 1.0))
