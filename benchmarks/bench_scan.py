@@ -55,6 +55,8 @@ def interpolation_detail() -> str:
             continue
         photo = read_photo(data / name)
         found = detect(photo.image, focal=photo.focal)
+        if not found.found:  # no page found: nothing to flatten
+            continue
         size = output_size(found.corners, found.aspect)
         cubic = warp_page(photo.image, found.corners, size)
         linear = warp_page(photo.image, found.corners, size, interpolation=cv2.INTER_LINEAR)
