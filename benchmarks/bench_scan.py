@@ -55,6 +55,8 @@ def interpolation_detail() -> str:
             continue
         photo = read_photo(data / name)
         found = detect(photo.image, focal=photo.focal)
+        if not found.found:  # no page found: nothing to flatten
+            continue
         size = output_size(found.corners, found.aspect)
         cubic = warp_page(photo.image, found.corners, size)
         linear = warp_page(photo.image, found.corners, size, interpolation=cv2.INTER_LINEAR)
@@ -207,9 +209,100 @@ def speed() -> str:
             + table(["what", "imgtool ms", "textbook ms", "target", "ratio / result"], rows))
 
 
+#: Generated photos the confidence is measured on: seeds per scene class, and plain seeds.
+CONFIDENCE_SEEDS = range(20)
+CONFIDENCE_PLAIN = range(1000, 1060)
+
+
+def auc(right: list[float], wrong: list[float]) -> float:
+    """Area under the ROC curve: the chance that a right quad's confidence is above a wrong
+    one's (ties count half)."""
+    a, b = np.asarray(right)[:, None], np.asarray(wrong)[None, :]
+    return float(((a > b).sum() + 0.5 * (a == b).sum()) / (a.size * b.size))
+
+
+def _away_from_page(image: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
+    """The largest strip of the photo beside the page's bounding box (no page in it), if it
+    is at least 200 pixels each way: a desk with whatever else lies on it."""
+    h, w = image.shape[:2]
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
+    boxes = [(0, 0, int(max(0, x0)), h), (int(min(w, x1)), 0, w, h),
+             (0, 0, w, int(max(0, y0))), (0, int(min(h, y1)), w, h)]
+    x, y, xe, ye = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    return image[y:ye, x:xe] if xe - x >= 200 and ye - y >= 200 else None
+
+
+def confidence() -> str:
+    """How well ``confidence`` tells right quads (IoU >= 0.9) from wrong ones, before the
+    threshold: the real dev photos, the generated classes and photos with no page."""
+    import json
+
+    from benchmarks.bench_synth import quad_iou
+    from imgtool.io import read_image
+    from imgtool.scan import detect, detection
+    from imgtool.synth import SCENES, render_photo
+
+    photos = []  # (set, image, true corners or None)
+    data = SHARED / "data" / "real-photos"
+    if (data / "corners.json").exists():
+        for name, rec in sorted(json.loads((data / "corners.json").read_text()).items()):
+            if rec.get("document"):
+                truth = np.array([rec["corners"][k] for k in ("tl", "tr", "br", "bl")])
+                photos.append(("real dev photos", read_image(data / name), truth))
+    for scene in SCENES:
+        for seed in CONFIDENCE_PLAIN if scene == "plain" else CONFIDENCE_SEEDS:
+            p = render_photo(seed, scene=scene, size=(1200, 900))
+            photos.append((f"generated {scene}", p.image, p.corners))
+            if scene != "plain":
+                away = _away_from_page(p.image, p.corners)
+                if away is not None:
+                    photos.append(("no page (beside a generated page)", away, None))
+    threshold = detection.MIN_CONFIDENCE
+    detection.MIN_CONFIDENCE = 0.0  # the raw confidence of every quad detection would return
+    try:
+        results = [(kind, detect(image), truth) for kind, image, truth in photos]
+    finally:
+        detection.MIN_CONFIDENCE = threshold
+    records = []
+    for kind, r, truth in results:
+        iou = quad_iou(truth, r.corners) if r.found and truth is not None else 0.0
+        records.append((kind, r.found, iou >= 0.9, r.confidence if r.found else None))
+    rows = []
+    for kind in dict.fromkeys(k for k, *_ in records):
+        sel = [r for r in records if r[0] == kind]
+        right = [c for _, found, ok, c in sel if found and ok]
+        wrong = [c for _, found, ok, c in sel if found and not ok]
+        rows.append([kind, len(sel), len(right), len(wrong),
+                     f"{auc(right, wrong):.3f}" if right and wrong else "-",
+                     sum(c < threshold for c in right), sum(c < threshold for c in wrong)])
+    right = [c for _, found, ok, c in records if found and ok]
+    wrong = [c for _, found, ok, c in records if found and not ok]
+    rows.append(["all", len(records), len(right), len(wrong), f"{auc(right, wrong):.3f}",
+                 sum(c < threshold for c in right), sum(c < threshold for c in wrong)])
+    bins = []
+    for lo, hi in ((0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 0.8), (0.8, 1.01)):
+        n_right = sum(lo <= c < hi for c in right)
+        n_wrong = sum(lo <= c < hi for c in wrong)
+        bins.append([f"{lo:.1f}-{min(hi, 1.0):.1f}", n_right, n_wrong])
+    return ("`confidence` of the quad detection returns, measured before the threshold "
+            f"(`MIN_CONFIDENCE` set to 0): the real dev photos, generated photos (seeds "
+            f"{CONFIDENCE_SEEDS.start}-{CONFIDENCE_SEEDS.stop - 1} of each scene class, "
+            f"{CONFIDENCE_PLAIN.start}-{CONFIDENCE_PLAIN.stop - 1} of the plain one; 1200x900 "
+            "JPEG) and photos with no page (the largest strip beside the page of each "
+            "generated non-plain photo). Right: IoU >= 0.9 with the true corners; every quad "
+            "returned on a photo with no page is wrong. AUC: area under the ROC curve of "
+            "confidence between right and wrong quads (target >= 0.9). The last two columns "
+            f"are what the threshold in use ({threshold:g}) does: right quads it would drop, "
+            "wrong ones it turns into 'no page found'.\n\n"
+            + table(["photos", "n", "right quads", "wrong quads", "AUC",
+                     f"right < {threshold:g}", f"wrong < {threshold:g}"], rows)
+            + "\n\nRight and wrong quads by confidence (all photos above), from which the "
+              "threshold is chosen:\n\n" + table(["confidence", "right", "wrong"], bins))
+
+
 def main() -> None:
-    body = ("### Real photos\n\n" + real_photos() + "\n\n### Speed\n\n" + speed()
-            + "\n\n" + interpolation_detail())
+    body = ("### Real photos\n\n" + real_photos() + "\n\n### Confidence\n\n" + confidence()
+            + "\n\n### Speed\n\n" + speed() + "\n\n" + interpolation_detail())
     write_section("scan", "Scanner on real photos, and its speed", body)
     print(body)
 

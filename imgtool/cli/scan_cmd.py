@@ -44,11 +44,13 @@ order: page2 before page10); --paper sets the paper: auto (default) puts a page 
 proportions are within 3% of A4 or Letter on that paper, any other page is its own size at
 --dpi, shrunk to fit 215.9 x 297 mm when larger. Colour and gray pages are JPEG
 (--quality), bw pages 1-bit CCITT G4.
-When no page is found the exit code is 5; --fallback full (default) still writes the whole
-photo (cleaned up in --mode; in a PDF, in that input's place), --fallback skip writes
-nothing (the page is left out of a PDF, and the summary says so). --json prints one object
-per input: input, found, corners (TL, TR, BR, BL of the written page, in pixels of the
-upright input), size, aspect, rotate, output.""")
+When no page is found (or only one with confidence below 0.2) the exit code is 5;
+--fallback full (default) still writes the whole photo (cleaned up in --mode; in a PDF, in
+that input's place), --fallback skip writes nothing (the page is left out of a PDF, and the
+summary says so). --json prints one object per input: input, found, corners (TL, TR, BR,
+BL of the written page, in pixels of the upright input), size, aspect, confidence (0..1:
+how sure detection is that the corners are the page's; null for --corners), rotate,
+output.""")
 @click.option("--mode", type=click.Choice(MODES), default="color",
               show_default=True, help="How the flattened page is cleaned up (see below).")
 @click.option("--aspect", default="auto", show_default=True,
@@ -169,7 +171,8 @@ def process(image, params, ctx):
         if page is not None and result.found and params["aspect"].lower() != "auto":
             _warn_if_stretched(result, size, focal)
     except NoPageError:
-        record = {"found": False, "corners": None, "size": None, "aspect": None}
+        record = {"found": False, "corners": None, "size": None, "aspect": None,
+                  "confidence": 0.0}
         page = None
     if debug is not None:
         _write_debug(debug, Path(params["debug_dir"]), ctx)

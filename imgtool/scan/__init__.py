@@ -61,9 +61,14 @@ class ScanResult:
     mode: str = "color"
     source: str | None = None  #: which detector proposed the corners ("user" if given)
     rotation: int = 0  #: clockwise degrees the page was turned (``rotate``)
+    #: how sure detection is that the corners are the page's, 0..1; 0 when no page was
+    #: found (below :data:`imgtool.scan.detection.MIN_CONFIDENCE` counts as none), None for
+    #: corners given by the user
+    confidence: float | None = None
 
     def to_record(self) -> dict:
-        """The JSON-able fields: found, corners (rounded to 0.1 px), size, aspect."""
+        """The JSON-able fields: found, corners (rounded to 0.1 px), size, aspect,
+        confidence (3 decimals)."""
         corners = None
         if self.corners is not None:
             corners = [[round(float(x), 1), round(float(y), 1)] for x, y in self.corners]
@@ -72,6 +77,7 @@ class ScanResult:
             "corners": corners,
             "size": None if self.size is None else [int(self.size[0]), int(self.size[1])],
             "aspect": None if self.aspect is None else round(float(self.aspect), 4),
+            "confidence": None if self.confidence is None else round(float(self.confidence), 3),
         }
 
 
@@ -86,8 +92,8 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
     >>> photo = np.full((300, 400), 50, np.uint8)
     >>> photo[40:260, 120:280] = 220
     >>> r = detect(photo)
-    >>> r.found, r.size
-    (True, (160, 220))
+    >>> r.found, r.size, r.confidence
+    (True, (160, 220), 1.0)
     """
     photo, focal = _as_photo(image, focal)
     search = corners is None
@@ -104,7 +110,7 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
         _check_corners_near(quad, w, h)
     else:
         if found is None:
-            return ScanResult(None, False, None, None, None)
+            return ScanResult(None, False, None, None, None, confidence=0.0)
         quad, source = found.corners, found.source
         if refine:
             quad = refine_corners(_gray(image), quad)
@@ -113,7 +119,8 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
     size = output_size(quad, aspect)
     if debug is not None:
         debug["chosen"] = _draw(image, quad)
-    return ScanResult(None, True, quad, size, aspect, source=source)
+    sure = None if corners is not None else found.confidence
+    return ScanResult(None, True, quad, size, aspect, source=source, confidence=sure)
 
 
 def scan(image, *, mode: str = "color", aspect="auto", corners=None,
@@ -205,7 +212,7 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
         if turns % 2:
             size, ratio = (size[1], size[0]), 1.0 / ratio
     return ScanResult(page, result.found, corners, size, ratio, mode, result.source,
-                      90 * turns)
+                      90 * turns, result.confidence)
 
 
 def _check_corners_near(quad: np.ndarray, w: int, h: int) -> None:

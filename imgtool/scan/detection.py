@@ -45,6 +45,7 @@ from imgtool.scan.candidates import (
     frame_variants,
     line_candidates,
     mask_candidates,
+    tint_masks,
 )
 from imgtool.scan.quad import (
     corner_angles,
@@ -56,6 +57,7 @@ from imgtool.scan.quad import (
     shifted_sides,
 )
 from imgtool.scan.support import (
+    CHROMA_GAIN,
     CONTRAST_STEP,
     SIDE_SAMPLES,
     boundary_support,
@@ -109,6 +111,37 @@ SNAP_PASSES = ((32, 4, 3), (4, 1, 1))
 #: A snap that moves a corner further than this many reaches (sides meeting far off, nearly
 #: parallel) is undone.
 SNAP_MAX_MOVE = 4
+#: A page covering less of the photo than this is small (a sheet seen from afar on a desk top
+#: whose edges are in the frame; but also a label on a notebook's cover, one page of a spread
+#: or a piece of a page cut off by a shadow). Small candidates are snapped on their own budget
+#: of :data:`SMALL_SNAP` (they do not push larger candidates out of it), never end the first
+#: stage, and give way to a container (:func:`_container`).
+SMALL_PAGE = 0.05
+SMALL_SNAP = 4
+#: A small page must look like paper: its median colourfulness (CIELAB chroma) at most this.
+#: White paper under a phone's white balance measures 1-22 on the photos here; a coloured
+#: box, a mouse pad or a sticker far more.
+SMALL_PAGE_CHROMA = 25.0
+#: A container takes over from the winner when each of its four sides is at least this share
+#: of real boundary (the frame not counted: a desk top running off the photo never is one),
+#: it holds at least :data:`CONTAINED` of the winner's area, and it is larger by
+#: :data:`CONTAINER_RATIO` (any size if the winner is small): an open notebook or book is two
+#: pages side by side; a backing sheet or the stack under a page is not twice the page.
+CONTAINER_SUPPORT = 0.85
+CONTAINED = 0.97
+CONTAINER_RATIO = (1.6, 2.5)
+#: A small winner's container need only be this much larger (a label on a cover is far
+#: smaller than the cover; a piece of a page is not much smaller than the page).
+SMALL_CONTAINER_RATIO = 1.2
+#: How many candidates that contain the winner are snapped and tried as its container.
+CONTAINER_TRIES = 3
+#: The score of a quad whose every side is a full boundary is at least 1 - AREA_WEIGHT (no
+#: angle cost): confidence 1 from there; confidence 0 at :data:`MIN_SCORE`, linear between.
+CONFIDENT_SCORE = 1 - AREA_WEIGHT
+#: Below this confidence the photo counts as having no page. Chosen by measurement (README,
+#: "How sure the scanner is"): where the detected quads of the measured photos stop being
+#: mostly right.
+MIN_CONFIDENCE = 0.2
 #: Candidates drawn in the debug picture.
 DEBUG_CANDIDATES = 12
 
@@ -124,10 +157,12 @@ class Detection:
     scale: float = 1.0  #: full-resolution pixels per detection-scale pixel
     #: whether the first stage (the edge map's contours) found a clear page on its own
     quick: bool = False
+    #: how sure detection is that this is the page, 0..1 (:func:`confidence`)
+    confidence: float = 0.0
 
 
-def find_page(image: np.ndarray, *, debug: dict | None = None,
-              reduced: int = 1) -> Detection | None:
+def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
+              min_confidence: float | None = None) -> Detection | None:
     """Find the page in a photo.
 
     Parameters
@@ -141,6 +176,9 @@ def find_page(image: np.ndarray, *, debug: dict | None = None,
         pixels ``reduced * i`` to ``reduced * (i + 1) - 1``, as a JPEG decoder's DCT scaling
         makes it: :attr:`imgtool.io.Photo.preview`); the corners are still given in the
         photo's pixels.
+    min_confidence : float, optional
+        The best candidate is returned only when its :func:`confidence` is at least this
+        (default :data:`MIN_CONFIDENCE`).
 
     Returns
     -------
@@ -172,16 +210,20 @@ def find_page(image: np.ndarray, *, debug: dict | None = None,
     _prescore_all(candidates, planes)
     snapped: dict = {}
     ranked = _snap_and_score(_best_prescored(candidates, QUICK_SNAP), planes, snapped)
-    quick = bool(ranked) and _clear_page(ranked[0], planes)
+    quick = (bool(ranked) and not _small(ranked[0].quad, planes)
+             and _clear_page(ranked[0], planes))
     if not quick:
         more = contour_candidates(edge_map(gray, scale=FAINT_SCALE), "faint")
-        for mask, name in bright_masks(small):
+        for mask, name in (*bright_masks(small), *tint_masks(planes)):
             more += mask_candidates(mask, name)
         more += line_candidates(edges)
         first = {id(c) for c in candidates}  # prescored already
         candidates = dedupe(candidates + more)
         _prescore_all([c for c in candidates if id(c) not in first], planes)
-        ranked = _snap_and_score(_worth_snapping(candidates), planes, snapped)
+        ranked = _snap_and_score(_worth_snapping(candidates, planes), planes, snapped)
+    outer = _container(ranked[0], candidates, planes, snapped) if ranked else None
+    if outer is not None:
+        ranked = [outer] + [c for c in ranked if c is not outer]
     candidates = ranked
 
     if debug is not None:
@@ -194,12 +236,28 @@ def find_page(image: np.ndarray, *, debug: dict | None = None,
         score, support = _score(quad, planes)
         if score > best.score:
             best.quad, best.score, best.support = quad, score, support
+    sure = confidence(best.score)
+    if sure < (MIN_CONFIDENCE if min_confidence is None else min_confidence):
+        return None
     best.quad = step_off_block(best.quad, planes)
     best.quad = step_off_sheet(best.quad, planes)
     corners = order_corners(best.quad * scale + (scale - 1) / 2)
     if debug is not None:
         debug["page"] = _draw_candidates(small, [best], thickness=3)
-    return Detection(corners, float(best.score), best.source, candidates, scale, quick)
+    return Detection(corners, float(best.score), best.source, candidates, scale, quick, sure)
+
+
+def confidence(score: float) -> float:
+    """How sure detection is of a quad with this score, 0..1: 0 at :data:`MIN_SCORE` (the
+    least a page scores), 1 from :data:`CONFIDENT_SCORE` (every side a full boundary), linear
+    between. The score is the boundary evidence all round the quad (its weakest side weighs
+    half), its area and its corner angles; measured on the real and generated photos it
+    separates right quads from wrong ones (BENCHMARKS.md, area under the ROC curve).
+
+    >>> confidence(0.35), round(confidence(0.55), 6), confidence(0.9)
+    (0.0, 0.5, 1.0)
+    """
+    return float(np.clip((score - MIN_SCORE) / (CONFIDENT_SCORE - MIN_SCORE), 0.0, 1.0))
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:
@@ -252,18 +310,78 @@ def _best_prescored(candidates: list[Candidate], k: int) -> list[Candidate]:
     return ranked[:k]
 
 
-def _worth_snapping(candidates: list[Candidate]) -> list[Candidate]:
+def _worth_snapping(candidates: list[Candidate], planes: np.ndarray) -> list[Candidate]:
     """The best :data:`SNAP_CANDIDATES` by prescore, and each generator's best (the quads
-    with a restored corner, ``*-cut``, count as one generator)."""
+    with a restored corner, ``*-cut``, count as one generator); small ones
+    (:data:`SMALL_PAGE`) apart: the best :data:`SMALL_SNAP` of them."""
     def generator(c):
         return "cut" if c.source.endswith("-cut") else c.source
 
     ranked = _best_prescored(candidates, len(candidates))
+    small = [c for c in ranked if _small(c.quad, planes)]
+    ranked = [c for c in ranked if not _small(c.quad, planes)]
     keep = ranked[:SNAP_CANDIDATES]
     for c in ranked[SNAP_CANDIDATES:]:
         if all(generator(k) != generator(c) for k in keep):
             keep.append(c)
-    return keep
+    return keep + small[:SMALL_SNAP]
+
+
+def _small(quad: np.ndarray, planes: np.ndarray) -> bool:
+    """Whether the quad covers less than :data:`SMALL_PAGE` of the photo."""
+    return polygon_area(quad) < SMALL_PAGE * planes.shape[1] * planes.shape[2]
+
+
+def _container(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
+               done: dict) -> Candidate | None:
+    """A candidate that holds the winner and is all round a real boundary, larger by
+    :data:`CONTAINER_RATIO` (by any amount if the winner is small): the whole of an open
+    notebook rather than one of its pages, a notebook rather than the label on its cover.
+    A desk top whose edges run off the photo is no container: its sides along the frame are
+    no real boundary. None if there is none."""
+    area = polygon_area(best.quad)
+    small = _small(best.quad, planes)
+    lo, hi = CONTAINER_RATIO
+
+    def fits(c):
+        ratio = polygon_area(c.quad) / area
+        return (ratio >= (SMALL_CONTAINER_RATIO if small else lo) and (small or ratio <= hi)
+                and _inside_share(best.quad, c.quad) >= CONTAINED)
+
+    outer = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
+                   reverse=True)[:CONTAINER_TRIES]
+    for c in _snap_and_score(outer, planes, done):
+        if c.score < MIN_SCORE or not fits(c):
+            continue
+        real, _ = boundary_support(c.quad, planes)
+        if (real >= CONTAINER_SUPPORT).all():
+            return c
+    return None
+
+
+def _chroma(quad: np.ndarray, planes: np.ndarray) -> float:
+    """Median CIELAB chroma inside the quad (the colour planes hold a* and b* offset by 128
+    and times CHROMA_GAIN)."""
+    x0, y0 = np.maximum(np.floor(quad.min(axis=0)).astype(int), 0)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
+    a = planes[1, y0:y1, x0:x1]
+    b = planes[2, y0:y1, x0:x1]
+    mask = np.zeros(a.shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
+    inside = mask.astype(bool)
+    if not inside.any():
+        return 0.0
+    centre = 128.0 * CHROMA_GAIN
+    return float(np.median(np.hypot(a[inside] - centre, b[inside] - centre))) / CHROMA_GAIN
+
+
+def _inside_share(inner: np.ndarray, outer: np.ndarray) -> float:
+    """Share of the convex quad ``inner``'s area that lies inside the convex quad ``outer``."""
+    total = polygon_area(inner)
+    if total <= 0:
+        return 0.0
+    shared = cv2.intersectConvexConvex(inner.astype(np.float32), outer.astype(np.float32))[0]
+    return float(shared) / total
 
 
 def _snap_and_score(candidates: list[Candidate], planes: np.ndarray,
@@ -312,6 +430,8 @@ def _score(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:
         return 0.0, ()
     real, frame = boundary_support(quad, planes)
     if (real >= REAL_SIDE).sum() < MIN_REAL_SIDES:
+        return 0.0, ()
+    if area < SMALL_PAGE and _chroma(quad, planes) > SMALL_PAGE_CHROMA:
         return 0.0, ()
     sides_arr = real + FRAME_CREDIT * frame
     sides = sides_arr.tolist()
