@@ -195,10 +195,24 @@ def _baseline_votes(ink: np.ndarray, size: float) -> tuple[float, int]:
 def _updown_votes(ink: np.ndarray, size: float) -> tuple[float, int]:
     """Each text line votes: (lines with more ink above their x-height band than below -
     lines with less) / lines."""
-    h, w = ink.shape
-    nstrips = max(2, min(STRIPS, int(w / (8 * size))))
-    edges = np.linspace(0, w, nstrips + 1).astype(int)
+    nstrips = max(2, min(STRIPS, int(ink.shape[1] / (8 * size))))
     up = down = 0
+    for ab, be in _ink_around_lines(ink, nstrips):
+        if ab + be < 1:
+            continue
+        d = (ab - be) / (ab + be)
+        if d > 0.1:
+            up += 1
+        elif d < -0.1:
+            down += 1
+    n = up + down
+    return ((up - down) / n if n else 0.0), n
+
+
+def _ink_around_lines(ink: np.ndarray, nstrips: int):
+    """(ink above, ink below) the x-height band of every text line found in ``nstrips``
+    vertical strips of ``ink`` (lines running across)."""
+    edges = np.linspace(0, ink.shape[1], nstrips + 1).astype(int)
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         profile = ink[:, a:b].sum(axis=1, dtype=np.float64)
         for top, bottom in _runs(profile > 0):
@@ -207,17 +221,7 @@ def _updown_votes(ink: np.ndarray, size: float) -> tuple[float, int]:
             if bottom - top < 4 or peak < 2:
                 continue
             core = np.flatnonzero(line >= CORE_SHARE * peak)
-            ab = line[:core[0]].sum()
-            be = line[core[-1] + 1:].sum()
-            if ab + be < 1:
-                continue
-            d = (ab - be) / (ab + be)
-            if d > 0.1:
-                up += 1
-            elif d < -0.1:
-                down += 1
-    n = up + down
-    return ((up - down) / n if n else 0.0), n
+            yield line[:core[0]].sum(), line[core[-1] + 1:].sum()
 
 
 def rotate_clockwise(image: np.ndarray, degrees: int) -> np.ndarray:
@@ -320,19 +324,10 @@ def _profile_variation(ink: np.ndarray, size: float) -> float:
 def _updown_score(ink: np.ndarray) -> float:
     """(ink above the x-height bands - ink below them) / both, over every text line found in
     vertical strips of ``ink`` (lines running across). > 0: upright."""
-    h, w = ink.shape
-    edges = np.linspace(0, w, STRIPS + 1).astype(int)
     above = below = 0.0
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        profile = ink[:, a:b].sum(axis=1, dtype=np.float64)
-        for top, bottom in _runs(profile > 0):
-            line = profile[top:bottom]
-            peak = line.max()
-            if bottom - top < 4 or peak < 2:
-                continue
-            core = np.flatnonzero(line >= CORE_SHARE * peak)
-            above += line[:core[0]].sum()
-            below += line[core[-1] + 1:].sum()
+    for ab, be in _ink_around_lines(ink, STRIPS):
+        above += ab
+        below += be
     total = above + below
     return float((above - below) / total) if total > 0 else 0.0
 
