@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,6 +15,13 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def ctrl_c_default() -> None:
+    """``preexec_fn`` for a child that a test sends Ctrl-C (SIGINT): a shell without job
+    control starts background commands with SIGINT ignored, and a child inherits that, so a
+    suite run in the background (``make test &``) would see the signal vanish."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass

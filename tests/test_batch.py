@@ -17,7 +17,15 @@ import numpy as np
 import pytest
 
 from imgtool.io import read_image, write_image
-from tests.conftest import REPO, encode, listing, natural_image, run_cli, run_subprocess
+from tests.conftest import (
+    REPO,
+    ctrl_c_default,
+    encode,
+    listing,
+    natural_image,
+    run_cli,
+    run_subprocess,
+)
 
 
 @pytest.fixture
@@ -148,6 +156,7 @@ def _start_batch(src: Path, out: Path, *extra):
     return subprocess.Popen(
         [sys.executable, "-m", "imgtool", "filter", "--gaussian", "--sigma", "6", src, "-o",
          out, "--jobs", "1", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=ctrl_c_default,
     )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from imgtool.io import read_image
-from tests.conftest import REPO, encode, natural_image, run_cli
+from tests.conftest import REPO, ctrl_c_default, encode, natural_image, run_cli
 
 pytest.importorskip("distributed")
 
@@ -236,7 +236,8 @@ def test_ctrl_c_cancels_the_batch_and_leaves_nothing_half_written(cluster, tmp_p
     proc = subprocess.Popen(
         [sys.executable, "-m", "imgtool", *FILTER, str(src), "-o", str(out), "--scheduler",
          cluster.address, "--chunk-size", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(REPO)),
+        preexec_fn=ctrl_c_default)
     t0 = time.monotonic()
     while time.monotonic() - t0 < START_TIMEOUT:
         if out.exists() and len([p for p in out.iterdir() if p.suffix == ".png"]) >= 2:
