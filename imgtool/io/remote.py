@@ -28,7 +28,7 @@ def is_url(name) -> bool:
 
     Examples
     --------
-    >>> is_url("s3://bucket/a.jpg"), is_url("file:///tmp/a.jpg"), is_url("photos/a.jpg")
+    >>> is_url("s3://bucket/a.jpg"), is_url("file:///photos/a.jpg"), is_url("photos/a.jpg")
     (True, True, False)
     """
     return isinstance(name, str) and _SCHEME.match(name) is not None
