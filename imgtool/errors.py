@@ -8,6 +8,7 @@ Invalid parameters raise :class:`InvalidParameterError`, which is also a ``Value
 from __future__ import annotations
 
 import enum
+from contextlib import contextmanager
 
 
 class ExitCode(enum.IntEnum):
@@ -52,3 +53,19 @@ class NoPageError(ImgtoolError):
     """The scanner found no page in a photo."""
 
     exit_code = ExitCode.NO_PAGE
+
+
+@contextmanager
+def reading(name: str):
+    """Turn the operating system's errors while reading the input ``name`` (a local file or
+    an fsspec URL) into one-line :class:`InputError` messages that name it."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not an image file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None

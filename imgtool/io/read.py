@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imgtool.errors import InputError
+from imgtool.errors import InputError, reading
 from imgtool.io import remote
 from imgtool.io._exif import apply_orientation, focal_35mm, orientation
 from imgtool.io._header import Header, looks_truncated, resolution, sniff
@@ -368,7 +368,7 @@ def _read_bytes(source: str | os.PathLike, name: str) -> bytes:
     if local is None:
         return remote.read_bytes(str(source), name)
     path = Path(local)
-    try:
+    with reading(name):
         if path.is_dir():
             raise InputError(f"{name}: is a folder, not an image file")
         # Python opens the path itself, so any name works (spaces, non-ASCII); a file is read
@@ -377,14 +377,6 @@ def _read_bytes(source: str | os.PathLike, name: str) -> bytes:
             if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 return f.read()
             return _read_stream(f, name)
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not an image file") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
 def _read_stream(stream, name: str) -> bytes:

@@ -18,7 +18,7 @@ import os
 import posixpath
 import re
 
-from imgtool.errors import InputError, InvalidParameterError, OutputError
+from imgtool.errors import InputError, InvalidParameterError, OutputError, reading
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]+)://")
 
@@ -96,16 +96,10 @@ def parent(url: str) -> str:
 def read_bytes(url: str, name: str) -> bytes:
     """The bytes of the object at ``url``, with the errors of :func:`imgtool.io.read_image`."""
     fs, path = filesystem(url)
-    try:
+    with reading(name):
         if fs.isdir(path):
             raise InputError(f"{name}: is a folder, not an image file")
         return fs.cat_file(path)
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
 
 
 def exists(url: str) -> bool:
