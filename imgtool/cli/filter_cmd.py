@@ -122,20 +122,7 @@ def process(image, params, ctx):
     if image.ndim == 3 and image.shape[2] == 4:
         image, alpha = image[:, :, :3], image[:, :, 3]
     in_dtype = image.dtype
-    out = image
-    border = {"border": params["border"], "cval": params["cval"]}
-    signed = False
-    for name, value in params["steps"]:
-        if name == "gaussian":
-            out = filters.gaussian(out, params["sigma"], epsilon=params["epsilon"], **border)
-        elif name == "average":
-            out = filters.box(out, value, **border)
-        elif name == "laplacian":
-            out = filters.laplacian(out, neighbours=value, **border)
-            signed = True
-        elif name == "sobel":
-            out = filters.gradient_magnitude(out, norm=params["norm"], **border)
-            signed = True
+    out, signed = apply_steps(image, params, filters)
     if signed and ctx.get("output_format") != "tiff":
         out = map_derivative(out, in_dtype, params["mapping"])
     if alpha is not None:
@@ -145,6 +132,26 @@ def process(image, params, ctx):
         out = np.ascontiguousarray(np.rot90(out, -params["rotate"] // 90))  # clockwise
         record["rotate"] = params["rotate"]
     return Outcome(out, record)
+
+
+def apply_steps(image, params, ops, **extra):
+    """The filter steps of ``params`` on ``image``, in order, through ``ops``: the module
+    :mod:`imgtool.filters` for an array in memory, :mod:`imgtool.tiled` for a dask array
+    (``extra``: its ``tile``). Returns the result and whether it holds derivatives."""
+    border = {"border": params["border"], "cval": params["cval"], **extra}
+    out, signed = image, False
+    for name, value in params["steps"]:
+        if name == "gaussian":
+            out = ops.gaussian(out, params["sigma"], epsilon=params["epsilon"], **border)
+        elif name == "average":
+            out = ops.box(out, value, **border)
+        elif name == "laplacian":
+            out = ops.laplacian(out, neighbours=value, **border)
+            signed = True
+        elif name == "sobel":
+            out = ops.gradient_magnitude(out, norm=params["norm"], **border)
+            signed = True
+    return out, signed
 
 
 def map_derivative(values, dtype, mapping: str):

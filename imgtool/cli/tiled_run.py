@@ -150,22 +150,12 @@ def _filter_chain(x, params, tile):
     import numpy as np
 
     from imgtool import tiled
-    from imgtool.cli.filter_cmd import _to_dtype
+    from imgtool.cli.filter_cmd import _to_dtype, apply_steps
 
     alpha = None
     if x.ndim == 3 and x.shape[2] == 4:
         x, alpha = x[:, :, :3], x[:, :, 3]
-    border = {"border": params["border"], "cval": params["cval"], "tile": tile}
-    out = x
-    for name, value in params["steps"]:
-        if name == "gaussian":
-            out = tiled.gaussian(out, params["sigma"], epsilon=params["epsilon"], **border)
-        elif name == "average":
-            out = tiled.box(out, value, **border)
-        elif name == "laplacian":
-            out = tiled.laplacian(out, neighbours=value, **border)
-        elif name == "sobel":
-            out = tiled.gradient_magnitude(out, norm=params["norm"], **border)
+    out, _ = apply_steps(x, params, tiled, tile=tile)  # tiles are TIFF: no derivative mapping
     if alpha is not None:
         import dask.array as da
 
