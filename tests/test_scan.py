@@ -397,3 +397,40 @@ def test_help_states_the_threshold_in_use():
 
     r = run_cli(["scan", "--help"])
     assert f"confidence below {MIN_CONFIDENCE:g}" in " ".join(r.text.split())
+
+
+@pytest.mark.parametrize("seed", [1103, 1217])
+def test_a_page_the_frame_cuts_is_flagged_and_warned(tmp_path, seed):
+    """Generated photos whose page has a corner beyond the frame: `cut` in --json, and one
+    warning line that its proportions are those in view; a page in view is neither."""
+    from imgtool.scan.aspect import runs_off
+
+    photo = render_photo(seed, size=(1200, 900))
+    assert photo.params["leaves_frame"] and runs_off(photo.corners, (1200, 900))
+    src = tmp_path / "cut.png"
+    write_image(src, photo.image)
+    r = run_cli(["scan", src, "-o", tmp_path / "page.png", "--json"])
+    assert r.code == 0, r.err
+    assert json.loads(r.text)["cut"] is True
+    (line,) = r.err.splitlines()
+    assert line.startswith("imgtool: warning: ") and "runs off the photo" in line
+    assert "cut.png" in line
+    clear = render_photo(2001, size=(1200, 900))
+    assert not runs_off(clear.corners, (1200, 900))
+    write_image(tmp_path / "clear.png", clear.image)
+    r = run_cli(["scan", tmp_path / "clear.png", "-o", tmp_path / "clear.out.png", "--json"])
+    assert r.code == 0 and r.err == "" and json.loads(r.text)["cut"] is False
+
+
+def test_runs_off_reads_each_border():
+    from imgtool.scan.aspect import runs_off
+
+    inside = np.array([[100.0, 80], [500, 90], [480, 400], [120, 390]])
+    assert not runs_off(inside, (600, 450))
+    for side, (axis, value) in enumerate([(1, 0.0), (0, 599.0), (1, 449.0), (0, 0.0)]):
+        quad = inside.copy()
+        quad[[side, (side + 1) % 4], axis] = value  # move one side onto the border
+        assert runs_off(quad, (600, 450)), side
+        one = inside.copy()
+        one[side, axis] = value  # a single corner on the border is a page in view
+        assert not runs_off(one, (600, 450)), side

@@ -170,9 +170,14 @@ def process(image, params, ctx):
         page = None if params["detect_only"] else result.page
         if page is not None and result.found and params["aspect"].lower() != "auto":
             _warn_if_stretched(result, size, focal)
+        elif page is not None and result.found and result.cut and corners is None:
+            import warnings
+
+            warnings.warn("the page runs off the photo: its proportions are those of the part "
+                          "in view (give --aspect if they are known)", stacklevel=2)
     except NoPageError:
         record = {"found": False, "corners": None, "size": None, "aspect": None,
-                  "confidence": 0.0}
+                  "confidence": 0.0, "cut": None}
         page = None
     if debug is not None:
         _write_debug(debug, Path(params["debug_dir"]), ctx)

@@ -35,7 +35,7 @@ import numpy as np
 
 from imgtool.errors import InvalidParameterError, NoPageError
 from imgtool.io import Photo
-from imgtool.scan.aspect import output_size, parse_aspect, resolve_aspect
+from imgtool.scan.aspect import output_size, parse_aspect, resolve_aspect, runs_off
 from imgtool.scan.enhance import MODES, enhance
 from imgtool.scan.orientation import rotate_clockwise
 from imgtool.scan.quad import order_corners
@@ -65,10 +65,13 @@ class ScanResult:
     #: found (below :data:`imgtool.scan.detection.MIN_CONFIDENCE` counts as none), None for
     #: corners given by the user
     confidence: float | None = None
+    #: whether the page runs off the photo (:func:`imgtool.scan.aspect.runs_off`): its
+    #: proportions are then those of what is seen; None when no page was found
+    cut: bool | None = None
 
     def to_record(self) -> dict:
         """The JSON-able fields: found, corners (rounded to 0.1 px), size, aspect,
-        confidence (3 decimals)."""
+        confidence (3 decimals), cut."""
         corners = None
         if self.corners is not None:
             corners = [[round(float(x), 1), round(float(y), 1)] for x, y in self.corners]
@@ -78,6 +81,7 @@ class ScanResult:
             "size": None if self.size is None else [int(self.size[0]), int(self.size[1])],
             "aspect": None if self.aspect is None else round(float(self.aspect), 4),
             "confidence": None if self.confidence is None else round(float(self.confidence), 3),
+            "cut": None if self.cut is None else bool(self.cut),
         }
 
 
@@ -120,7 +124,8 @@ def detect(image, *, corners=None, refine: bool = True, focal: float | None = No
     if debug is not None:
         debug["chosen"] = _draw(image, quad)
     sure = None if corners is not None else found.confidence
-    return ScanResult(None, True, quad, size, aspect, source=source, confidence=sure)
+    return ScanResult(None, True, quad, size, aspect, source=source, confidence=sure,
+                      cut=runs_off(quad, (w, h)))
 
 
 def scan(image, *, mode: str = "color", aspect="auto", corners=None,
@@ -212,7 +217,7 @@ def scan(image, *, mode: str = "color", aspect="auto", corners=None,
         if turns % 2:
             size, ratio = (size[1], size[0]), 1.0 / ratio
     return ScanResult(page, result.found, corners, size, ratio, mode, result.source,
-                      90 * turns, result.confidence)
+                      90 * turns, result.confidence, result.cut)
 
 
 def _check_corners_near(quad: np.ndarray, w: int, h: int) -> None:

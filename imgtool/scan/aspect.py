@@ -20,7 +20,8 @@ import numpy as np
 from imgtool.errors import InvalidParameterError
 from imgtool.scan.quad import as_quad
 
-__all__ = ["PAPER_ASPECTS", "output_size", "page_aspect", "parse_aspect", "resolve_aspect"]
+__all__ = ["PAPER_ASPECTS", "output_size", "page_aspect", "parse_aspect", "resolve_aspect",
+           "runs_off"]
 
 #: Named paper formats, width / height in portrait orientation.
 PAPER_ASPECTS = {"a4": 210.0 / 297.0, "letter": 8.5 / 11.0}
@@ -32,6 +33,10 @@ _F_MIN, _F_MAX = 0.25, 4.0
 # infinity" (that pair of sides is parallel in the photo) and f cannot be recovered.
 _PARALLEL = 1e-6
 _MAX_CORRECTION = 3.0
+#: A side whose two ends lie within this share of the photo's shorter side of the same border
+#: is the frame's edge, not the page's (a page edge that close along its whole length to the
+#: border is rarely in the photo at all); one pixel is the least.
+FRAME_BAND = 0.004
 
 
 def page_aspect(corners, image_size, *, focal: float | None = None) -> float:
@@ -280,6 +285,36 @@ def resolve_aspect(spec, corners, image_size, *, focal: float | None = None) -> 
         if page_aspect(corners, image_size, focal=focal) > 1.0:
             return 1.0 / value
     return value
+
+
+def runs_off(corners, image_size) -> bool:
+    """Whether the page runs off the photo: a corner lies outside it, or a side lies along
+    one of its borders (within :data:`FRAME_BAND`).
+
+    Then the quadrilateral is the visible part of the page, or a guess of where its cut
+    corners lie: the proportions recovered from it (:func:`page_aspect`) are those of what
+    is seen, not necessarily of the sheet.
+
+    Examples
+    --------
+    >>> runs_off([[10, 10], [90, 12], [88, 70], [12, 68]], (100, 80))
+    False
+    >>> runs_off([[10, 0], [90, 0], [88, 70], [12, 68]], (100, 80))  # the top on the frame
+    True
+    >>> runs_off([[10, -30], [90, 12], [88, 70], [12, 68]], (100, 80))  # a corner beyond it
+    True
+    """
+    quad = as_quad(corners, "corners")
+    width, height = _as_size(image_size)
+    band = max(1.0, FRAME_BAND * min(width, height))
+    x, y = quad[:, 0], quad[:, 1]
+    # pixel centres run from 0 to size - 1; a corner on the border's outer edge is at -0.5
+    if (x < -0.5 - band).any() or (y < -0.5 - band).any():
+        return True
+    if (x > width - 0.5 + band).any() or (y > height - 0.5 + band).any():
+        return True
+    near = np.stack([x <= band, y <= band, x >= width - 1 - band, y >= height - 1 - band])
+    return bool((near & np.roll(near, -1, axis=1)).any())
 
 
 def _side_lengths(quad: np.ndarray) -> tuple[float, float, float, float]:
