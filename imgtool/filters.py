@@ -330,12 +330,28 @@ def box(
     src, shape, channels = _prepare(image)
     code = _border_code(border)
     from imgtool.kernels import box as kernels
-    from imgtool.kernels._tables import DIRECT_MAX, ROWS_FIRST_MAX, border_index
+    from imgtool.kernels._tables import DIRECT_MAX, ROWS_FIRST_MAX, border_index, u16_division
 
     ry, rx = sy // 2, sx // 2
     # row blocks of a size set by the image, not the thread count, so that float results
     # (running sums restart at each block) do not depend on the number of threads
     nblocks = -(-shape[0] // max(256, 8 * sy))
+    division = u16_division(sy * sx) if src.dtype == np.uint8 and sx <= DIRECT_MAX else None
+    if division is not None:
+        out = np.empty_like(src)
+        kernels.box_small_u8(
+            src,
+            channels,
+            ry,
+            rx,
+            border_index(shape[0], ry, code),
+            border_index(shape[1], rx, code),
+            _cval_for(src.dtype, cval),
+            *division,
+            nblocks,
+            out,
+        )
+        return out.reshape(shape)
     if src.dtype == np.uint8 and DIRECT_MAX < sx <= ROWS_FIRST_MAX and sy <= ROWS_FIRST_MAX:
         out = np.empty_like(src)
         kernels.box_rows_first_u8(

@@ -39,6 +39,7 @@ ROW_KERNELS = {
     "_gaussian.separable_symmetric": (4, (9,), 4 << 20),
     "_derivatives.stencil3x3": (3, (7, 8), 8 << 20),
     "_box.box_sum_mean": (4, (10,), 16 << 20),
+    "_box.box_small_u8": (4, (10,), 16 << 20),
     "_box.box_rows_first_u8": (4, (9,), 8 << 20),
 }
 #: Multiplies every minimum above (0: cut every call; the tests and the benchmark use it).
