@@ -509,8 +509,7 @@ def test_box_uint8_small_windows_at_the_extremes(size):
 def test_box_uint8_rounding_by_multiply_high_is_exact():
     # the rounded mean (x = S + n // 2) // n as the kernel takes it, checked for every x it
     # can meet: ((x * m) >> 16) * 2**(16 - s) >> 16, both multipliers uint16, for every odd
-    # window of up to 256 pixels that has one; all windows up to 9 x 9 do. The 3 x 3 window
-    # uses (x * 7282) >> 16, for x <= 255 * 9 + 4.
+    # window of up to 256 pixels that has one; all windows up to 9 x 9 do.
     from imgtool.kernels._tables import SMALL_U8_MAX, u16_division
 
     for n in range(3, SMALL_U8_MAX + 1, 2):
@@ -524,8 +523,12 @@ def test_box_uint8_rounding_by_multiply_high_is_exact():
         assert x[-1] < 2**16
         q = (x * m) >> 16
         np.testing.assert_array_equal((q * 2 ** (16 - s)) >> 16, x // n)
+    # the 3 x 3 and 5 x 5 windows' literal constants
+    assert u16_division(25) == (5243, 1)
     x = np.arange(255 * 9 + 4 + 1, dtype=np.int64)
     np.testing.assert_array_equal((x * 7282) >> 16, x // 9)
+    x = np.arange(255 * 25 + 12 + 1, dtype=np.int64)
+    np.testing.assert_array_equal((x * 5243) >> 17, x // 25)
     assert u16_division(1) is None  # 1 x 1: a copy, by the general path
 
 

@@ -294,9 +294,10 @@ def _small_row_means(col, channels, rx, half, mul, scale, row):
     """``row[j]`` = the rounded mean of the ``2 rx + 1`` column sums ``col[j + k C]``
     (``rx <= 4``, ``C = channels``): for each width one pass, its sum fused with the rounding.
 
-    The mean is ``((S + half) * mul >> 16) * scale >> 16`` (:func:`box_small_u8`); the 3 x 3
-    window (``S + 4) * 7282 >> 16``, exact for ``S + 4 < 2**15``) has it with literal
-    constants, one multiply-high and no load of the multipliers.
+    The mean is ``((S + half) * mul >> 16) * scale >> 16`` (:func:`box_small_u8`). The 3 x 3
+    and 5 x 5 windows have it with literal constants, ``(S + 4) * 7282 >> 16`` and
+    ``(S + 12) * 5243 >> 17`` (:func:`imgtool.kernels._tables.u16_division` of 9 and 25):
+    one multiply-high (and a shift by an immediate), no load of the multipliers.
     """
     c = channels
     c1 = col[c:]
@@ -320,6 +321,12 @@ def _small_row_means(col, channels, rx, half, mul, scale, row):
     c3 = col[3 * c :]
     c4 = col[4 * c :]
     if rx == 2:
+        if half == 12:  # 5 x 5
+            for j in range(row.size):
+                x = np.uint16(np.uint16(col[j] + c1[j]) + np.uint16(c2[j] + c3[j]))
+                x = np.uint16(x + np.uint16(c4[j] + 12))
+                row[j] = np.uint8((np.uint32(x) * np.uint32(5243)) >> 17)
+            return
         for j in range(row.size):
             x = np.uint16(np.uint16(col[j] + c1[j]) + np.uint16(c2[j] + c3[j]))
             x = np.uint16(x + np.uint16(c4[j] + half))
