@@ -295,9 +295,10 @@ def _small_row_means(col, channels, rx, half, mul, scale, row):
     (``rx <= 4``, ``C = channels``): for each width one pass, its sum fused with the rounding.
 
     The mean is ``((S + half) * mul >> 16) * scale >> 16`` (:func:`box_small_u8`). The 3 x 3
-    and 5 x 5 windows have it with literal constants, ``(S + 4) * 7282 >> 16`` and
-    ``(S + 12) * 5243 >> 17`` (:func:`imgtool.kernels._tables.u16_division` of 9 and 25):
-    one multiply-high (and a shift by an immediate), no load of the multipliers.
+    and 5 x 5 windows have it with literal constants, ``(S + 4) * 7282 >> 16`` (exact for
+    ``S + 4 < 2**15``) and ``(S + 12) * 5243 >> 17`` (``u16_division(25)``), both checked
+    value by value in the tests: one multiply-high (and a shift by an immediate), no load
+    of the multipliers.
     """
     c = channels
     c1 = col[c:]
