@@ -88,7 +88,7 @@ def _cases(u8, f32):
                     ),
                 )
             )
-    for size in (3, 11, 51, 101):
+    for size in (3, 5, 9, 11, 51, 101):
         cases.append(
             (
                 f"box uint8 {size}x{size}",
@@ -141,9 +141,10 @@ def _cases(u8, f32):
 
 MISS_NOTES_BOX_RATIO = (
     "Box 51x51 vs 3x3: uint8 windows wider than 9 are summed rows first by vectorised prefix "
-    "sums (about three uint16 passes per row plus the vertical pass), against two passes for "
-    "the fused 3x3 path, which is the fast special case. The wide path itself does not grow "
-    "with the window (101x101 / 11x11 above)."
+    "sums (about three uint16 passes per row plus the vertical pass), against two passes in "
+    "uint16 lanes for windows up to 9 wide and 256 pixels (`box_small_u8`: 16 lanes per AVX2 "
+    "vector, the mean by a multiply-high), which is the fast special case. The wide path "
+    "itself does not grow with the window (101x101 / 11x11 above)."
 )
 
 _COMPILE_SCRIPT = textwrap.dedent(

@@ -462,6 +462,76 @@ def test_box_uint8_rows_first_limits(size):
     )
 
 
+SMALL_WINDOWS = [(3, 3), (1, 3), (3, 1), (5, 5), (7, 7), (9, 9), (3, 9), (9, 1), (1, 9),
+                 (5, 7), (15, 5), (27, 9)]
+
+
+@pytest.mark.parametrize("channels", [None, 2, 3, 4])
+@pytest.mark.parametrize("size", SMALL_WINDOWS)
+@pytest.mark.parametrize("border", filters.BORDERS)
+def test_box_uint8_small_windows_exact(border, size, channels):
+    # uint8 windows up to 9 wide and 256 pixels: uint16 sums, the mean by multiply-highs
+    img = make_image(shape_of(channels, h=29, w=41), np.uint8, seed=14)
+    sy, sx = size
+    np.testing.assert_array_equal(
+        filters.box(img, size, border=border, cval=250), naive_box_int(img, sy, sx, border, 250)
+    )
+    if border in CV_BORDER:
+        ref = cv_call(lambda a: cv2.blur(a, (sx, sy), borderType=CV_BORDER[border]), img)
+        np.testing.assert_array_equal(filters.box(img, size, border=border), ref)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (6, 1), (2, 2, 3), (4, 33), (40, 3)])
+@pytest.mark.parametrize("size", [(3, 3), (5, 5), (9, 9), (9, 3)])
+@pytest.mark.parametrize("border", filters.BORDERS)
+def test_box_uint8_small_windows_on_tiny_images_exact(border, size, shape):
+    # images smaller than the window: every column sum and window read through the borders
+    img = make_image(shape, np.uint8, seed=15)
+    np.testing.assert_array_equal(
+        filters.box(img, size, border=border, cval=7), naive_box_int(img, *size, border, 7)
+    )
+
+
+@pytest.mark.parametrize("size", SMALL_WINDOWS + [(15, 17), (255, 1), (1, 255)])
+def test_box_uint8_small_windows_at_the_extremes(size):
+    # white: the largest sums (255 n, plus n // 2 before the rounding) give 255 back; a white
+    # constant border around black, and a black one around white, the same extremes at the edge
+    white = np.full((300, 280), 255, np.uint8)
+    black = np.zeros_like(white)
+    np.testing.assert_array_equal(filters.box(white, size), white)
+    for img, cval in ((black, 255), (white, 0)):
+        np.testing.assert_array_equal(
+            filters.box(img, size, border="constant", cval=cval),
+            naive_box_int(img, *size, "constant", cval),
+        )
+
+
+def test_box_uint8_rounding_by_multiply_high_is_exact():
+    # the rounded mean (x = S + n // 2) // n as the kernel takes it, checked for every x it
+    # can meet: ((x * m) >> 16) * 2**(16 - s) >> 16, both multipliers uint16, for every odd
+    # window of up to 256 pixels that has one; all windows up to 9 x 9 do.
+    from imgtool.kernels._tables import SMALL_U8_MAX, u16_division
+
+    for n in range(3, SMALL_U8_MAX + 1, 2):
+        found = u16_division(n)
+        if found is None:
+            assert n > 81
+            continue
+        m, s = found
+        assert 0 < m < 2**16 and 1 <= s <= 15
+        x = np.arange(255 * n + n // 2 + 1, dtype=np.int64)
+        assert x[-1] < 2**16
+        q = (x * m) >> 16
+        np.testing.assert_array_equal((q * 2 ** (16 - s)) >> 16, x // n)
+    # the 3 x 3 and 5 x 5 windows' literal constants
+    assert u16_division(25) == (5243, 1)
+    x = np.arange(255 * 9 + 4 + 1, dtype=np.int64)
+    np.testing.assert_array_equal((x * 7282) >> 16, x // 9)
+    x = np.arange(255 * 25 + 12 + 1, dtype=np.int64)
+    np.testing.assert_array_equal((x * 5243) >> 17, x // 25)
+    assert u16_division(1) is None  # 1 x 1: a copy, by the general path
+
+
 @pytest.mark.parametrize("name", list(all_filters()))
 def test_read_only_input(name):
     # e.g. np.asarray of a Pillow image is read-only; the filters never write to their input

@@ -46,6 +46,7 @@ def _calls_on_uint8():
         out += [filters.gaussian(img, 2.0), filters.gaussian(img, 0.8, border="constant",
                                                              cval=9),
                 filters.box(img, 5), filters.box(img, (15, 31), border="wrap"),
+                filters.box(img, (41, 9), border="reflect"),
                 filters.laplacian(img), *filters.sobel(img, border="replicate"),
                 filters.gradient_magnitude(img, norm="l1")]
         for method in edges.METHODS:
@@ -92,6 +93,7 @@ def _filters_on_uint8():
                 filters.gaussian(img, 0.8, border="constant", cval=9),
                 filters.box(img, 3), filters.box(img, (15, 31), border="reflect"),
                 filters.box(img, 5, border="constant", cval=200),
+                filters.box(img, (41, 9), border="wrap"),
                 filters.laplacian(img), *filters.sobel(img, border="replicate"),
                 filters.gradient_magnitude(img, norm="l1")]
     return out
@@ -122,8 +124,8 @@ def test_filters_cut_into_bands_of_rows_give_the_whole_image_result(built, monke
     monkeypatch.setattr(_jit, "threads", lambda: bands)
     with _ahead.policy("always"):
         cut = _filters_on_uint8()
-    # 9 kernel calls per image, each cut into min(threads, height // 16) bands
-    assert len(calls) == 9 * (min(bands, 67 // 16) + min(bands, 40 // 16) + 1)
+    # 10 kernel calls per image, each cut into min(threads, height // 16) bands
+    assert len(calls) == 10 * (min(bands, 67 // 16) + min(bands, 40 // 16) + 1)
     with _ahead.policy("never"):
         whole = _filters_on_uint8()
     for a, b in zip(cut, whole, strict=True):

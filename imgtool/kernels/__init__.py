@@ -33,12 +33,15 @@ import importlib
 #: ``rowidx[y0 : y1 + halo]`` (``halo = rowidx.size - H``) and the outputs' rows
 #: ``[y0, y1)``; the kernels take the height from their output. The minimums are where
 #: BENCHMARKS.md ("One-shot commands") measured the bands a clear gain on 2 cores: a cheap
-#: kernel (the 3x3 box, about 1 ms per megapixel) pays for the threads' hand-over only on
-#: large images, if at all.
+#: kernel pays for the threads' hand-over only on large images, if at all. The small uint8
+#: box (3x3: about 0.15 ms per megapixel at 1 thread, bound by memory) gained nothing at 8
+#: and 12 megapixels in two runs (1.02-1.14 bands / 1 thread), and 0.80 or lost (1.13) at
+#: 24: its minimum lies above 24 megapixels.
 ROW_KERNELS = {
     "_gaussian.separable_symmetric": (4, (9,), 4 << 20),
     "_derivatives.stencil3x3": (3, (7, 8), 8 << 20),
     "_box.box_sum_mean": (4, (10,), 16 << 20),
+    "_box.box_small_u8": (4, (10,), 32 << 20),
     "_box.box_rows_first_u8": (4, (9,), 8 << 20),
 }
 #: Multiplies every minimum above (0: cut every call; the tests and the benchmark use it).

@@ -62,6 +62,9 @@ EXPORTS = (
     ("_box", "box_sum_mean",
      "uint8[:, ::1], int64, int64, int64, int64[::1], int64[::1], float64, int32[::1], "
      "boolean, int64, uint8[:, ::1]"),
+    ("_box", "box_small_u8",
+     "uint8[:, ::1], int64, int64, int64, int64[::1], int64[::1], float64, int64, int64, int64, "
+     "uint8[:, ::1]"),
     ("_box", "box_rows_first_u8",
      "uint8[:, ::1], int64, int64, int64, int64[::1], int64[::1], float64, boolean, int64, "
      "uint8[:, ::1]"),

@@ -7,6 +7,9 @@ Along the row, windows up to ``DIRECT_MAX`` (in :mod:`imgtool.kernels._tables`) 
 summed directly (vectorised; the 3-wide one fused with the rounding), wider ones by running
 sums (serial).
 
+:func:`box_small_u8` (uint8, windows up to ``DIRECT_MAX`` wide and ``SMALL_U8_MAX`` pixels):
+the same order, in uint16 lanes, the mean rounded by an exact 16-bit multiply-high.
+
 :func:`box_rows_first_u8` (uint8, windows wider than ``DIRECT_MAX``): each source row's
 window sums come from its prefix sums, computed by a vectorised recurrence; a running sum
 down the columns of those row sums gives the box sums, rounded in the same pass.
@@ -216,6 +219,138 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
                 for j in range(wc):
                     row[j] = sums[j] * inv_n
     return out
+
+
+@kernel(parallel=True)
+def box_small_u8(src, channels, ry, rx, rowidx, colidx, cval, magic, shift, nblocks, out):
+    """Box mean of a uint8 image in uint16 lanes: windows no wider than ``DIRECT_MAX`` of at
+    most ``SMALL_U8_MAX`` pixels (``n``), whose sums plus ``n // 2`` stay below 2**16.
+
+    As :func:`box_sum_mean` (running column sums in a padded row, then direct sums along it),
+    with every sum in uint16: a vector holds twice the lanes of int32, and the vertical
+    update ``+ entering - leaving`` is exact modulo 2**16 because the true sums fit. The mean
+    rounded half up is ``(S + n // 2) // n`` (``n`` odd: no ties), taken as the high 16 bits
+    of ``(S + n // 2) * magic``, shifted right by ``shift`` >= 1
+    (:func:`imgtool.kernels._tables.u16_division`, exact on this range); the shift is a
+    second multiply-high, by ``2**(16 - shift)``. Both multipliers are read from rows filled
+    with them: LLVM turns a multiply of two zero-extended uint16 vectors into one
+    multiply-high, but not a multiply by a scalar set outside the loop (int32 or int64
+    lanes then; a variable shift, too, runs in int64 lanes, as Numba types it).
+    Each row's window sums and means are one pass (:func:`_small_row_means`). ``cval`` must
+    be a uint8 value.
+    """
+    h = out.shape[0]  # the rows made: all of src's, or a band (rowidx starts at its first)
+    wc = src.shape[1]
+    off = rx * channels
+    cv = np.uint16(cval)
+    half = np.uint16((2 * ry + 1) * (2 * rx + 1) // 2)
+    edge = np.uint16(cval * (2 * ry + 1))  # a column sum beyond a constant border
+    nblocks = max(1, min(h, nblocks))
+    for b in numba.prange(nblocks):
+        y0 = b * h // nblocks
+        y1 = (b + 1) * h // nblocks
+        col = np.zeros(wc + 2 * off, np.uint16)
+        mul = np.empty(wc, np.uint16)
+        mul[:] = np.uint16(magic)
+        scale = np.empty(wc, np.uint16)
+        scale[:] = np.uint16(1 << (16 - shift))
+        mid = col[off : off + wc]  # views indexed from 0: no negative-index wraparound code
+        outside = np.uint16(0)
+        for t in range(2 * ry + 1):
+            i = rowidx[y0 + t]
+            if i < 0:
+                outside = np.uint16(outside + cv)
+            else:
+                s = src[i]
+                for j in range(wc):
+                    mid[j] = np.uint16(mid[j] + np.uint16(s[j]))
+        if outside != 0:
+            for j in range(wc):
+                mid[j] = np.uint16(mid[j] + outside)
+        for y in range(y0, y1):
+            if y > y0:
+                a = rowidx[y + 2 * ry]  # entering row
+                d = rowidx[y - 1]  # leaving row
+                if a >= 0 and d >= 0:
+                    sa = src[a]
+                    sd = src[d]
+                    for j in range(wc):
+                        mid[j] = np.uint16(mid[j] + np.uint16(np.uint16(sa[j]) - np.uint16(sd[j])))
+                elif a >= 0:
+                    sa = src[a]
+                    for j in range(wc):
+                        mid[j] = np.uint16(mid[j] + np.uint16(np.uint16(sa[j]) - cv))
+                elif d >= 0:
+                    sd = src[d]
+                    for j in range(wc):
+                        mid[j] = np.uint16(mid[j] + np.uint16(cv - np.uint16(sd[j])))
+            fill_row_border(col, rx, channels, colidx, edge)
+            _small_row_means(col, channels, rx, half, mul, scale, out[y])
+    return out
+
+
+@kernel
+def _small_row_means(col, channels, rx, half, mul, scale, row):
+    """``row[j]`` = the rounded mean of the ``2 rx + 1`` column sums ``col[j + k C]``
+    (``rx <= 4``, ``C = channels``): for each width one pass, its sum fused with the rounding.
+
+    The mean is ``((S + half) * mul >> 16) * scale >> 16`` (:func:`box_small_u8`). The 3 x 3
+    and 5 x 5 windows have it with literal constants, ``(S + 4) * 7282 >> 16`` (exact for
+    ``S + 4 < 2**15``) and ``(S + 12) * 5243 >> 17`` (``u16_division(25)``), both checked
+    value by value in the tests: one multiply-high (and a shift by an immediate), no load
+    of the multipliers.
+    """
+    c = channels
+    c1 = col[c:]
+    c2 = col[2 * c :]
+    if rx == 0:
+        for j in range(row.size):
+            q = np.uint16((np.uint32(np.uint16(col[j] + half)) * np.uint32(mul[j])) >> 16)
+            row[j] = np.uint8((np.uint32(q) * np.uint32(scale[j])) >> 16)
+        return
+    if rx == 1:
+        if half == 4:  # 3 x 3
+            for j in range(row.size):
+                x = np.uint16(np.uint16(np.uint16(col[j] + c1[j]) + c2[j]) + 4)
+                row[j] = np.uint8((np.uint32(x) * np.uint32(7282)) >> 16)
+            return
+        for j in range(row.size):
+            x = np.uint16(np.uint16(np.uint16(col[j] + c1[j]) + c2[j]) + half)
+            q = np.uint16((np.uint32(x) * np.uint32(mul[j])) >> 16)
+            row[j] = np.uint8((np.uint32(q) * np.uint32(scale[j])) >> 16)
+        return
+    c3 = col[3 * c :]
+    c4 = col[4 * c :]
+    if rx == 2:
+        if half == 12:  # 5 x 5
+            for j in range(row.size):
+                x = np.uint16(np.uint16(col[j] + c1[j]) + np.uint16(c2[j] + c3[j]))
+                x = np.uint16(x + np.uint16(c4[j] + 12))
+                row[j] = np.uint8((np.uint32(x) * np.uint32(5243)) >> 17)
+            return
+        for j in range(row.size):
+            x = np.uint16(np.uint16(col[j] + c1[j]) + np.uint16(c2[j] + c3[j]))
+            x = np.uint16(x + np.uint16(c4[j] + half))
+            q = np.uint16((np.uint32(x) * np.uint32(mul[j])) >> 16)
+            row[j] = np.uint8((np.uint32(q) * np.uint32(scale[j])) >> 16)
+        return
+    c5 = col[5 * c :]
+    c6 = col[6 * c :]
+    if rx == 3:
+        for j in range(row.size):
+            x = np.uint16(np.uint16(col[j] + c1[j]) + np.uint16(c2[j] + c3[j]))
+            x = np.uint16(x + np.uint16(np.uint16(c4[j] + c5[j]) + np.uint16(c6[j] + half)))
+            q = np.uint16((np.uint32(x) * np.uint32(mul[j])) >> 16)
+            row[j] = np.uint8((np.uint32(q) * np.uint32(scale[j])) >> 16)
+        return
+    c7 = col[7 * c :]
+    c8 = col[8 * c :]
+    for j in range(row.size):
+        x = np.uint16(np.uint16(col[j] + c1[j]) + np.uint16(c2[j] + c3[j]))
+        x = np.uint16(x + np.uint16(np.uint16(c4[j] + c5[j]) + np.uint16(c6[j] + c7[j])))
+        x = np.uint16(x + np.uint16(c8[j] + half))
+        q = np.uint16((np.uint32(x) * np.uint32(mul[j])) >> 16)
+        row[j] = np.uint8((np.uint32(q) * np.uint32(scale[j])) >> 16)
 
 
 @kernel(parallel=True)

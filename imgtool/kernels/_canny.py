@@ -86,6 +86,30 @@ def _is_ridge(xs, ys, m, prev, cur, nxt, k):
     return m > prev[k - 1] and m > nxt[k + 1]
 
 
+@kernel(inline="always")
+def _suppress_row(gxr, gyr, prev, cur, nxt, low, high, orow, stack, top, first):
+    """Non-maximum suppression and double threshold of one row, for both Canny kernels.
+
+    ``orow[j]`` gets EDGE (magnitude ``> high``), WEAK (``> low``) or 0; the EDGE pixels'
+    flat indices ``first + j`` are pushed on ``stack`` from ``top``. Returns the new top.
+    ``prev``, ``cur``, ``nxt`` are the padded magnitude rows (:func:`_is_ridge`). Inlined
+    into its callers (``inline="always"``): called as a function per row, both kernels ran
+    3.2-3.5 times slower (measured on a 12-megapixel photo).
+    """
+    for j in range(orow.size):
+        m = cur[j + 1]
+        v = np.uint8(0)
+        if m > low and _is_ridge(gxr[j], gyr[j], m, prev, cur, nxt, j + 1):
+            if m > high:
+                v = EDGE
+                stack[top] = first + j
+                top += 1
+            else:
+                v = WEAK
+        orow[j] = v
+    return top
+
+
 @kernel
 def _flood(out, stack, base, top, r0, r1, w):
     """Promote WEAK pixels 8-connected to the stacked EDGE pixels, within rows [r0, r1).
@@ -129,6 +153,19 @@ def _seed_borders_and_flood(out, stack, step):
     _flood(out, stack, 0, top, 0, h, w)
 
 
+@kernel(inline="always")
+def _finish_hysteresis(out, stack, step):
+    """After each block's own flood: continue it across the block borders, then clear the
+    WEAK pixels no EDGE reached. Inlined, so that the clearing runs in the caller's threads.
+    """
+    _seed_borders_and_flood(out, stack, step)
+    h, w = out.shape
+    for i in prange(h):
+        for j in range(w):
+            if out[i, j] == WEAK:
+                out[i, j] = 0
+
+
 @kernel(parallel=True)
 def canny_from_gradients(gx, gy, low, high, l2, nblocks):
     """Edge map (0/255 uint8) from gradients: NMS, double threshold, hysteresis, fused.
@@ -152,24 +189,11 @@ def canny_from_gradients(gx, gy, low, high, l2, nblocks):
         _mag_row(gx, gy, r0, l2, cur)
         for i in range(r0, r1):
             _mag_row(gx, gy, i + 1, l2, nxt)
-            for j in range(w):
-                m = cur[j + 1]
-                v = np.uint8(0)
-                if m > low and _is_ridge(gx[i, j], gy[i, j], m, prev, cur, nxt, j + 1):
-                    if m > high:
-                        v = EDGE
-                        stack[top] = i * w + j
-                        top += 1
-                    else:
-                        v = WEAK
-                out[i, j] = v
+            top = _suppress_row(gx[i], gy[i], prev, cur, nxt, low, high, out[i], stack, top,
+                                i * w)
             prev, cur, nxt = cur, nxt, prev
         _flood(out, stack, base, top, r0, r1, w)
-    _seed_borders_and_flood(out, stack, step)
-    for i in prange(h):
-        for j in range(w):
-            if out[i, j] == WEAK:
-                out[i, j] = 0
+    _finish_hysteresis(out, stack, step)
     return out
 
 
@@ -225,11 +249,7 @@ def hysteresis(ridge, low, high, nblocks):
                         v = WEAK
                 out[i, j] = v
         _flood(out, stack, base, top, r0, r1, w)
-    _seed_borders_and_flood(out, stack, step)
-    for i in prange(h):
-        for j in range(w):
-            if out[i, j] == WEAK:
-                out[i, j] = 0
+    _finish_hysteresis(out, stack, step)
     return out
 
 
@@ -335,27 +355,11 @@ def canny_u8(src, low, high, l2, nblocks):
         p, c, n = 0, 1, 2
         for i in range(r0, r1):
             _sobel_row_u8(src, i + 1, l2, vs, vd, gxs[n], gys[n], mags[n])
-            prev, cur, nxt = mags[p], mags[c], mags[n]
-            gxr, gyr = gxs[c], gys[c]
-            orow = out[i]
-            for j in range(w):
-                m = cur[j + 1]
-                v = np.uint8(0)
-                if m > low and _is_ridge(gxr[j], gyr[j], m, prev, cur, nxt, j + 1):
-                    if m > high:
-                        v = EDGE
-                        stack[top] = i * w + j
-                        top += 1
-                    else:
-                        v = WEAK
-                orow[j] = v
+            top = _suppress_row(gxs[c], gys[c], mags[p], mags[c], mags[n], low, high, out[i],
+                                stack, top, i * w)
             p, c, n = c, n, p
         _flood(out, stack, base, top, r0, r1, w)
-    _seed_borders_and_flood(out, stack, step)
-    for i in prange(h):
-        for j in range(w):
-            if out[i, j] == WEAK:
-                out[i, j] = 0
+    _finish_hysteresis(out, stack, step)
     return out
 
 

@@ -61,6 +61,41 @@ DIRECT_MAX = 9
 #: 2**16.
 ROWS_FIRST_MAX = 257
 
+#: Box filter, uint8 windows no wider than ``DIRECT_MAX``: the most pixels a window may have
+#: for its sum plus the rounding offset, ``255 n + n // 2``, to stay below 2**16 (uint16
+#: lanes throughout, :func:`imgtool.kernels._box.box_small_u8`).
+SMALL_U8_MAX = 256
+_divisions: dict[int, tuple[int, int] | None] = {}
+
+
+def u16_division(n: int) -> tuple[int, int] | None:
+    """``(m, s)`` with ``m < 2**16``, ``1 <= s <= 15`` and ``(x * m) >> (16 + s) == x // n``
+    for every ``0 <= x <= 255 n + n // 2``; None when no such pair exists (or ``n`` is too
+    large).
+
+    ``(S + n // 2) // n`` is the mean of ``n`` uint8 values summing to ``S``, rounded half up
+    (``n`` is odd: no ties). A multiply by ``m`` keeping the high 16 bits is one instruction
+    on 16-bit vector lanes, where a division is none; ``m`` is ``2**(16 + s) / n`` rounded up,
+    with the smallest shift ``s >= 1`` that is exact on that whole range, checked here value
+    by value (at most 2**16 of them) rather than trusted to a bound. (``s >= 1``: the kernel
+    shifts by a multiply-high by ``2**(16 - s)``, which must fit 16 bits too.)
+    """
+    if n in _divisions:
+        return _divisions[n]
+    found = None
+    top = 255 * n + n // 2
+    if 1 < n <= SMALL_U8_MAX and top < 1 << 16:
+        x = np.arange(top + 1, dtype=np.int64)
+        for s in range(1, 16):
+            m = -(-(1 << (16 + s)) // n)
+            if m >= 1 << 16:
+                break
+            if np.array_equal((x * m) >> (16 + s), x // n):
+                found = (m, s)
+                break
+    _divisions[n] = found
+    return found
+
 
 #: The cube-root table of :func:`lab_tables` covers ``0 .. LAB_TABLE_TOP`` in steps of
 #: ``1 / LAB_TABLE_STEPS`` (X/Xn, Y/Yn and Z/Zn of an sRGB colour lie in 0 .. 1).
