@@ -28,6 +28,7 @@ def _iou(a, b) -> float:
     ("hidden_corner", 16),  # a printed rule across a receipt, a mug over its top corner
     ("notebook", 19),  # an open spread: one page was a clear page on its own
     ("notebook", 129),
+    ("notebook", 29),  # a closed notebook: the label on its cover won, the spiral along a side
 ])
 def test_generated_scene_page_is_found(scene, seed):
     photo = render_photo(seed, scene=scene, size=(1200, 900))
@@ -100,8 +101,9 @@ def test_open_notebook_is_found_whole():
     cv2.fillConvexPoly(img, spread, (232, 234, 236))
     for x0, x1 in ((150, 390), (410, 650)):
         _text_lines(img, (x0, 120, x1, 470), rng)
-    for y in range(128, 468, 10):  # the spiral's loops
-        cv2.ellipse(img, (400, y), (13, 4), 0, 0, 360, (35, 35, 35), 3, cv2.LINE_AA)
+    cv2.rectangle(img, (393, 120), (407, 470), (60, 60, 60), -1)  # the desk between the pages
+    for y in range(128, 468, 10):  # the spiral's loops, dark on the desk between them
+        cv2.ellipse(img, (400, y), (9, 3), 0, 0, 360, (30, 30, 30), 2, cv2.LINE_AA)
     img = cv2.GaussianBlur(img, (0, 0), 1.0)
     found = find_page(img)
     assert found is not None

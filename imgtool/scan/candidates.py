@@ -214,6 +214,9 @@ def frame_variants(quad: np.ndarray, shape) -> list[np.ndarray]:
 INNER_MARGIN = 6
 #: ... with our automatic Canny's thresholds and this share of them (detection's FAINT_SCALE).
 INNER_FAINT_SCALE = 0.4
+#: ... on a copy reduced this many times (a page on a desk top is large enough; snapping
+#: restores the precision), for speed.
+INNER_REDUCE = 2
 
 
 def inner_candidates(gray: np.ndarray, quad: np.ndarray, name: str) -> list[Candidate]:
@@ -230,12 +233,14 @@ def inner_candidates(gray: np.ndarray, quad: np.ndarray, name: str) -> list[Cand
     crop = gray[y:y + h, x:x + w].copy()
     inside = mask[y:y + h, x:x + w] > 0
     crop[~inside] = np.uint8(np.median(crop[inside]))
+    crop = cv2.resize(crop, (max(1, w // INNER_REDUCE), max(1, h // INNER_REDUCE)),
+                      interpolation=cv2.INTER_AREA)
     # the print on the page can set the thresholds above the page's faint outline: lowered
     # thresholds too (as the "faint" candidates')
     edges = cv2.bitwise_or(edge_map(crop), edge_map(crop, scale=INNER_FAINT_SCALE))
     out = contour_candidates(edges, name)
     for c in out:
-        c.quad = c.quad + [x, y]
+        c.quad = c.quad * INNER_REDUCE + (INNER_REDUCE - 1) / 2 + [x, y]
     return out
 
 

@@ -24,6 +24,12 @@ Then each of the winner's sides near and nearly parallel to the frame is tried o
 kept if the whole quad scores better; a side lying on an open book's page block steps in
 to the top page's own edge, and a side on the edge of a backing sheet steps in to the page's
 (:mod:`imgtool.scan.block`).
+
+The winner may hold or cut the page rather than be it (:func:`_page_not_winner`): a light,
+grey desk top whose edges are in the photo gives way to the clear page lying on it, its inside
+searched on its own for the page's faint outline; a piece of a page cut off by a pen or a
+printed rule gives way to the whole page. One page of an open notebook, with paper past its
+spiral, does not end the first stage; the whole spread then wins as a container.
 """
 
 from __future__ import annotations
@@ -396,7 +402,10 @@ def _container(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
         if c.score < MIN_SCORE or not fits(c):
             continue
         real, _ = boundary_support(c.quad, planes)
-        if (real >= CONTAINER_SUPPORT).all():
+        # a small winner's container (a notebook round the label on its cover) may have one
+        # weaker side: the spiral's loops lie along it
+        weakest = REAL_SIDE if small else CONTAINER_SUPPORT
+        if real.min() >= weakest and np.sort(real)[1] >= CONTAINER_SUPPORT:
             return c
     return None
 
@@ -558,13 +567,13 @@ def _region_grey_chroma(quad: np.ndarray, hole: np.ndarray | None, planes: np.nd
     cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
     if hole is not None:
         cv2.fillConvexPoly(mask, np.round(hole - [x0, y0]).astype(np.int32), 0)
-    inside = mask.astype(bool)
+    inside = mask[::2, ::2].astype(bool)  # every other pixel: a median is no finer
     if not inside.any():
         return ((0.0, 0.0) if quantile is not None else 0.0), 0.0
     centre = 128.0 * CHROMA_GAIN
-    a = planes[1, y0:y1, x0:x1][inside] - centre
-    b = planes[2, y0:y1, x0:x1][inside] - centre
-    grey = planes[0, y0:y1, x0:x1][inside]
+    a = planes[1, y0:y1:2, x0:x1:2][inside] - centre
+    b = planes[2, y0:y1:2, x0:x1:2][inside] - centre
+    grey = planes[0, y0:y1:2, x0:x1:2][inside]
     chroma = float(median(np.hypot(a, b))) / CHROMA_GAIN
     if quantile is None:
         return float(median(grey)), chroma
