@@ -363,7 +363,7 @@ def test_confidence_is_low_without_a_page(seed):
 
 
 def test_confidence_follows_the_score():
-    from imgtool.scan.detection import CONFIDENT_SCORE, MIN_SCORE, confidence
+    from imgtool.scan.score import CONFIDENT_SCORE, MIN_SCORE, confidence
 
     scores = np.linspace(0, 1, 101)
     values = [confidence(s) for s in scores]

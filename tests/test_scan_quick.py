@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-import imgtool.scan.detection as detection
+import imgtool.scan.score as score
 from imgtool.scan import detect
 from imgtool.scan.detection import find_page
 from imgtool.synth import render_photo
@@ -53,7 +53,7 @@ def test_first_stage_agrees_with_the_full_search(monkeypatch):
     photos = [render_photo(seed, size=(800, 600)).image for seed in range(3000, 3016)]
     fired = [find_page(p).quick for p in photos]
     quick = [detect(p) for p in photos]
-    monkeypatch.setattr(detection, "CLEAR_SUPPORT", 2.0)  # never clear: always search fully
+    monkeypatch.setattr(score, "CLEAR_SUPPORT", 2.0)  # never clear: always search fully
     assert not any(find_page(p).quick for p in photos[:4])
     full = [detect(p) for p in photos]
     assert sum(fired) >= 8  # the first stage decides most of these photos

@@ -11,8 +11,12 @@ pipeline order (each imports only from those before it, see ``tests/test_scan_la
   regions, lines, cut corners restored, sides moved onto the frame);
 - :mod:`~imgtool.scan.block`: a page on something larger (a book's page block, a backing
   sheet): a side stepped in to the page's own edge;
-- :mod:`~imgtool.scan.detection`: snapping, scoring and the choice
-  (:func:`~imgtool.scan.detection.find_page`), its tuning constants in one block;
+- :mod:`~imgtool.scan.score`: a candidate's sides snapped to the page's boundary, its score
+  and confidence;
+- :mod:`~imgtool.scan.rules`: the page, not what holds it or what it holds (a notebook round
+  its label, a desk top round the page, the whole page round a piece cut off by a pen);
+- :mod:`~imgtool.scan.detection`: the search (:func:`~imgtool.scan.detection.find_page`): the
+  generators in two stages, scoring, the rules, the winner;
 - :mod:`~imgtool.scan.refine`: sub-pixel corners on the full-resolution photo
   (:func:`refine_corners`);
 - :mod:`~imgtool.scan.aspect`: the page's true aspect ratio and output size;

@@ -1,0 +1,295 @@
+"""The page, not what holds it or what it holds: rules that move the choice from the best
+scored candidate to the page it belongs with.
+
+Detection's sixth layer (on :mod:`~imgtool.scan.score`), called by
+:func:`~imgtool.scan.detection.find_page` on the ranked candidates:
+
+- :func:`container`: a winner inside something about twice its size that is a real boundary
+  all round (an open notebook's spread, a notebook round the label on its cover) gives way
+  to it;
+- :func:`page_not_winner`: a light, grey desk top whose edges are in the photo gives way to
+  the clear page lying on it, its inside searched on its own for the page's faint outline;
+  a piece of a page cut off by a pen or a printed rule gives way to the whole page;
+- :func:`paper_beyond`: one page of an open notebook, with paper past its spiral, does not
+  end the first stage (the whole spread then wins as a container).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from imgtool.scan.candidates import Candidate, dedupe, inner_candidates
+from imgtool.scan.median import median
+from imgtool.scan.quad import polygon_area, quad_sides
+from imgtool.scan.score import (
+    MIN_SCORE,
+    REAL_SIDE,
+    inside_share,
+    is_small,
+    prescore_all,
+    snap_and_score,
+)
+from imgtool.scan.support import (
+    CHROMA_GAIN,
+    CONTRAST_STEP,
+    PAGELIKE_SHARE,
+    SIDE_SAMPLES,
+    boundary_support,
+    side_stats,
+)
+
+# --- tuning ----------------------------------------------------------------------------------
+
+#: A container takes over from the winner when each of its four sides is at least this share
+#: of real boundary (the frame not counted: a desk top running off the photo never is one),
+#: it holds at least :data:`CONTAINED` of the winner's area, and it is larger by
+#: :data:`CONTAINER_RATIO` (any size if the winner is small): an open notebook or book is two
+#: pages side by side; a backing sheet or the stack under a page is not twice the page.
+CONTAINER_SUPPORT = 0.85
+CONTAINED = 0.97
+CONTAINER_RATIO = (1.6, 2.5)
+#: A small winner's container need only be this much larger (a label on a cover is far
+#: smaller than the cover; a piece of a page is not much smaller than the page).
+SMALL_CONTAINER_RATIO = 1.2
+#: How many candidates that contain the winner are snapped and tried as its container.
+CONTAINER_TRIES = 3
+#: A desk top gives way to the page on it (:func:`_page_on_desk_top`): a clear page at least
+#: :data:`DESK_TOP_RATIO` times smaller lying inside the winner (larger than any container of
+#: a page), when what surrounds it there is neutral (median CIELAB chroma at most
+#: :data:`DESK_TOP_CHROMA`: grey laminate, not a notebook's coloured cover) and light (median
+#: grey at least :data:`DESK_TOP_LIGHT` of the page's: a dark cover round a white label is not
+#: a desk top). :data:`DESK_TOP_TRIES` of the best such candidates are snapped and tried.
+DESK_TOP_RATIO = 2.5
+DESK_TOP_CHROMA = 12.0
+DESK_TOP_LIGHT = 0.6
+DESK_TOP_TRIES = 3
+#: A desk top is looked at for a page on it only if a lighter part shows inside it: the grey
+#: at this quantile is more than CONTRAST_STEP over the median (a page on a desk top covers
+#: more than 3% of it, the print on it less than half; on a page alone the paper is the
+#: lightest and the majority).
+DESK_TOP_PAGE_QUANTILE = 0.97
+#: A piece of the page gives way to the whole (:func:`_whole_of_piece`): a pen across the page,
+#: or a printed rule, cuts it into pieces whose sides are all boundaries. The whole is at least
+#: :data:`PIECE_RATIO` larger (a stack's margins round the top sheet are narrower), holds the
+#: piece, has at least :data:`PIECE_SHARED_SIDES` of its sides on the piece's (within
+#: :data:`PIECE_SHARED_PX` detection pixels, both ends) and scores at most
+#: :data:`PIECE_MARGIN` below it (the pen interrupts the whole's sides where it crosses them).
+#: :data:`PIECE_TRIES` of the best such candidates are snapped and tried.
+PIECE_RATIO = 1.1
+PIECE_SHARED_SIDES = 2
+PIECE_SHARED_PX = 3.0
+PIECE_MARGIN = 0.05
+PIECE_TRIES = 3
+#: Before snapping, a candidate is tried as the whole if it nearly holds the piece (this share
+#: of it) and has the shared sides within :data:`PIECE_NEAR_PX`: snapping moves sides a little.
+PIECE_NEAR_SHARE = 0.9
+PIECE_NEAR_PX = 12.0
+#: The first stage's winner is not final when paper lies beyond one of its sides
+#: (:func:`paper_beyond`): one page of an open notebook, past its spiral or gutter. Looked at
+#: from this share to that share of the quad's extent across the side (past the rings), the
+#: lightest there on at least :data:`BEYOND_SHARE` of the side nearer the inside's grey than
+#: the background's (support's PAGELIKE_SHARE of the step).
+BEYOND_REACH = (0.05, 0.2)
+BEYOND_SHARE = 0.5
+
+
+def container(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
+               done: dict) -> Candidate | None:
+    """A candidate that holds the winner and is all round a real boundary, larger by
+    :data:`CONTAINER_RATIO` (by any amount if the winner is small): the whole of an open
+    notebook rather than one of its pages, a notebook rather than the label on its cover.
+    A desk top whose edges run off the photo is no container: its sides along the frame are
+    no real boundary. None if there is none."""
+    area = polygon_area(best.quad)
+    small = is_small(best.quad, planes)
+    lo, hi = CONTAINER_RATIO
+
+    def fits(c):
+        ratio = polygon_area(c.quad) / area
+        return (ratio >= (SMALL_CONTAINER_RATIO if small else lo) and (small or ratio <= hi)
+                and inside_share(best.quad, c.quad) >= CONTAINED)
+
+    outer = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
+                   reverse=True)[:CONTAINER_TRIES]
+    for c in snap_and_score(outer, planes, done):
+        if c.score < MIN_SCORE or not fits(c):
+            continue
+        real, _ = boundary_support(c.quad, planes)
+        # a small winner's container (a notebook round the label on its cover) may have one
+        # weaker side: the spiral's loops lie along it
+        weakest = REAL_SIDE if small else CONTAINER_SUPPORT
+        if real.min() >= weakest and np.sort(real)[1] >= CONTAINER_SUPPORT:
+            return c
+    return None
+
+
+def page_not_winner(ranked: list[Candidate], candidates: list[Candidate], gray: np.ndarray,
+                     planes: np.ndarray, done: dict, quick: bool) -> list[Candidate]:
+    """``ranked`` with the page first where the winner is something else that holds it: a
+    desk top with the page on it (:func:`_page_on_desk_top`, its inside searched on its own
+    with :func:`~imgtool.scan.candidates.inner_candidates`), or a piece of the page cut off
+    by a pen across it (:func:`_whole_of_piece`; not after a clear first stage, which has no
+    paper past its sides)."""
+    if not ranked:
+        return ranked
+    if _desk_top_like(ranked[0].quad, planes):
+        inner = dedupe(inner_candidates(gray, ranked[0].quad, "inner"))
+        prescore_all(inner, planes)
+        page = _page_on_desk_top(ranked[0], candidates + inner, planes, done)
+        if page is not None:
+            ranked = [page] + [c for c in ranked if c is not page]
+    whole = None if quick else _whole_of_piece(ranked[0], candidates, planes, done)
+    if whole is not None:
+        ranked = [whole] + [c for c in ranked if c is not whole]
+    return ranked
+
+
+def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
+                      done: dict) -> Candidate | None:
+    """A clear page lying on the winner when the winner is a light, neutral desk top whose
+    edges are in the photo (each of them a real boundary all round, so the winner scores as
+    well as a page); None if there is none.
+
+    The page is at least :data:`DESK_TOP_RATIO` times smaller than the winner, inside it
+    (none of its sides on the winner's: a piece of a page cut off by a cable is not), a
+    real boundary all round (on average :data:`CONTAINER_SUPPORT`, each side at least
+    :data:`REAL_SIDE`: a pen may lie across one) and brighter than what surrounds it
+    on every side; the winner's area round it is grey and light (:data:`DESK_TOP_CHROMA`,
+    :data:`DESK_TOP_LIGHT`). A label on a notebook's coloured or dark cover is not taken
+    for a page on a desk top; a picture printed on a page is darker than the paper round it.
+    """
+    area = polygon_area(best.quad)
+
+    def fits(c):  # inside, clear of the desk top's sides: a piece of a page is not
+        return (polygon_area(c.quad) * DESK_TOP_RATIO <= area
+                and inside_share(c.quad, best.quad) >= CONTAINED
+                and _shared_sides(c.quad, best.quad, PIECE_NEAR_PX) == 0)
+
+    inner = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
+                   reverse=True)[:DESK_TOP_TRIES]
+    for c in snap_and_score(inner, planes, done):
+        if c.score < MIN_SCORE or not fits(c):
+            continue
+        stats = np.array([side_stats(c.quad[i], c.quad[(i + 1) % 4], planes, SIDE_SAMPLES)
+                          for i in range(4)])
+        real, inside, outside = stats[:, 0], stats[:, 2], stats[:, 3]
+        if not (real.mean() >= CONTAINER_SUPPORT and real.min() >= REAL_SIDE
+                and (inside - outside > CONTRAST_STEP).all()):
+            continue
+        grey, chroma = _region_grey_chroma(best.quad, c.quad, planes)
+        page_grey, _ = _region_grey_chroma(c.quad, None, planes)
+        if chroma <= DESK_TOP_CHROMA and grey >= DESK_TOP_LIGHT * page_grey:
+            return c
+    return None
+
+
+def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
+                    done: dict) -> Candidate | None:
+    """The whole page when the winner is a piece of it, cut off by something thin across the
+    page (a pen, a printed rule): a candidate that holds the winner, is at least
+    :data:`PIECE_RATIO` larger, lies on at least :data:`PIECE_SHARED_SIDES` of the winner's
+    sides and scores nearly as well (:data:`PIECE_MARGIN`); None if there is none.
+
+    An open notebook's two pages are its pieces too, and the spread wins as with
+    :func:`container`; a stack's top sheet shares no side with the stack's outline.
+    """
+    area = polygon_area(best.quad)
+
+    def fits(c, share=CONTAINED, px=PIECE_SHARED_PX):
+        return (polygon_area(c.quad) >= PIECE_RATIO * area
+                and inside_share(best.quad, c.quad) >= share
+                and _shared_sides(best.quad, c.quad, px) >= PIECE_SHARED_SIDES)
+
+    outer = sorted((c for c in candidates if c.score > 0
+                    and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX)),
+                   key=lambda c: c.score, reverse=True)[:PIECE_TRIES]
+    for c in snap_and_score(outer, planes, done):
+        if c.score >= max(MIN_SCORE, best.score - PIECE_MARGIN) and fits(c):
+            return c
+    return None
+
+
+def _shared_sides(quad: np.ndarray, other: np.ndarray, px: float) -> int:
+    """How many sides of ``quad`` lie on a side's line of ``other`` (both ends within ``px``
+    pixels of it)."""
+    count = 0
+    for i in range(4):
+        ends = np.array([quad[i], quad[(i + 1) % 4]])
+        for j in range(4):
+            p0, p1 = other[j], other[(j + 1) % 4]
+            d = p1 - p0
+            length = float(np.hypot(*d))
+            if length < 1e-9:
+                continue
+            dist = np.abs((ends[:, 0] - p0[0]) * d[1] - (ends[:, 1] - p0[1]) * d[0]) / length
+            if (dist <= px).all():
+                count += 1
+                break
+    return count
+
+
+def _desk_top_like(quad: np.ndarray, planes: np.ndarray) -> bool:
+    """Whether the quad could be a light, neutral desk top with a page on it: not small,
+    neutral (:data:`DESK_TOP_CHROMA`), and with a lighter part (the page; paper is the
+    lightest of a page's own inside, its print darker): the grey at the quantile
+    :data:`DESK_TOP_PAGE_QUANTILE` more than :data:`CONTRAST_STEP` over the median."""
+    if is_small(quad, planes):
+        return False
+    grey, chroma = _region_grey_chroma(quad, None, planes, DESK_TOP_PAGE_QUANTILE)
+    return chroma <= DESK_TOP_CHROMA and grey[1] - grey[0] > CONTRAST_STEP
+
+
+def paper_beyond(quad: np.ndarray, planes: np.ndarray) -> bool:
+    """Whether, past one of the quad's sides (:data:`BEYOND_REACH` of its extent across the
+    side), the grey is nearer the inside's than the background's on at least
+    :data:`BEYOND_SHARE` of the side: the page goes on there (the other page of a spread,
+    past the spiral or the gutter)."""
+    sides = quad_sides(quad)
+    if sides is None:
+        return False
+    gray = planes[0]
+    h, w = gray.shape
+    stats = np.array([side_stats(p0, p1, planes, SIDE_SAMPLES) for p0, p1, _ in sides])
+    inside, background = float(median(stats[:, 2])), float(median(stats[:, 3]))
+    sign = 1.0 if inside >= background else -1.0
+    t = np.linspace(0.15, 0.85, 24)
+    for i, (p0, p1, normal) in enumerate(sides):
+        extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
+        offsets = np.linspace(*BEYOND_REACH, 8) * extent
+        pts = (p0 + t[:, None, None] * (p1 - p0)
+               - offsets[None, :, None] * normal)  # (along, out, 2), outwards
+        x, y = pts[..., 0], pts[..., 1]
+        if ((x < 0) | (y < 0) | (x > w - 1) | (y > h - 1)).any():
+            continue  # the frame: nothing to see beyond
+        far = cv2.remap(gray, x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR)
+        lightest = (far * sign).max(axis=1) * sign
+        pagelike = (lightest - background) * sign > PAGELIKE_SHARE * abs(inside - background)
+        if pagelike.mean() >= BEYOND_SHARE:
+            return True
+    return False
+
+
+def _region_grey_chroma(quad: np.ndarray, hole: np.ndarray | None, planes: np.ndarray,
+                        quantile: float | None = None):
+    """Median grey and median CIELAB chroma inside the convex quad, less the convex quad
+    ``hole`` if given (0, 0 if nothing is left); with ``quantile``, the grey is the pair
+    (median, that quantile)."""
+    x0, y0 = np.maximum(np.floor(quad.min(axis=0)).astype(int), 0)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int) + 1
+    mask = np.zeros(planes[0, y0:y1, x0:x1].shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
+    if hole is not None:
+        cv2.fillConvexPoly(mask, np.round(hole - [x0, y0]).astype(np.int32), 0)
+    inside = mask[::2, ::2].astype(bool)  # every other pixel: a median is no finer
+    if not inside.any():
+        return ((0.0, 0.0) if quantile is not None else 0.0), 0.0
+    centre = 128.0 * CHROMA_GAIN
+    a = planes[1, y0:y1:2, x0:x1:2][inside] - centre
+    b = planes[2, y0:y1:2, x0:x1:2][inside] - centre
+    grey = planes[0, y0:y1:2, x0:x1:2][inside]
+    chroma = float(median(np.hypot(a, b))) / CHROMA_GAIN
+    if quantile is None:
+        return float(median(grey)), chroma
+    low, high = np.quantile(grey, (0.5, quantile))
+    return (float(low), float(high)), chroma
