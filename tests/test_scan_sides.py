@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.bench_synth import quad_iou  # the shared scorer's IoU, or a mask-based one
 from imgtool.scan import detect
-from imgtool.scan.sides import side_quads
+from imgtool.scan.sides import side_quads, uncut
 from imgtool.scan.support import beyond_corners, evidence_planes
 from imgtool.synth import render_photo
 
@@ -77,6 +77,17 @@ def test_corners_of_the_page_end_its_sides_and_a_cut_does_not():
     beyond = beyond_corners(piece, planes)
     assert beyond[:2].max() < 0.2
     assert beyond[2:].min() > 0.8
+
+
+def test_a_page_cut_by_a_cable_is_uncut_to_where_its_sides_end():
+    img = _desk(with_cable=False)
+    planes = evidence_planes(img)
+    piece = PAGE.copy()
+    piece[2:] = [PAGE[1] + 0.5 * (PAGE[2] - PAGE[1]), PAGE[0] + 0.5 * (PAGE[3] - PAGE[0])]
+    moved = uncut(piece, planes)
+    assert len(moved) == 1  # only the cut side (the bottom) has sides going on past it
+    assert quad_iou(PAGE, moved[0]) >= 0.95
+    assert uncut(PAGE, planes) == []
 
 
 #: Generated clutter scenes (a top sheet on a stack or beside a magazine, a cable and pens

@@ -241,9 +241,8 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
         first = {id(c) for c in candidates}  # prescored already
         candidates = dedupe(candidates + more)
         _prescore_all([c for c in candidates if id(c) not in first], planes)
-        ranked = _snap_and_score(_worth_snapping(candidates, planes), planes, snapped)
-    if not quick:
-        ranked = _uncut(ranked, planes)
+        ranked = _uncut(_snap_and_score(_worth_snapping(candidates, planes), planes, snapped),
+                        planes)
     outer = _container(ranked[0], candidates, planes, snapped) if ranked else None
     if outer is not None:
         ranked = [outer] + [c for c in ranked if c is not outer]

@@ -11,8 +11,13 @@ So the straight lines of the edge map are gathered (Hough segments, collinear on
 one line, so that a side cut by a pen is still one line), every four of them that can be a
 page's sides (two nearly opposite pairs) are closed into a quadrilateral, and each quad is
 ranked by how much of each of its four sides, between its corners, is a page boundary
-(:func:`~imgtool.scan.support.side_support_many`). The best few go on to detection's snapping
-and scoring like any other candidate (source ``sides``).
+(:func:`~imgtool.scan.support.side_support_many`), each line first moved across by a few
+pixels to where it is most a boundary (a side's pieces are found on its edge and on its
+shadow's). The best few that are lighter inside than outside (paper, not a phone's screen) go
+on to detection's snapping and scoring like any other candidate (source ``sides``).
+
+A quad cut out of the page by a cable or a pen lying across it has two corners past which
+the page's sides go on; :func:`uncut` moves the cutting side out to where they end.
 """
 
 from __future__ import annotations
@@ -58,8 +63,36 @@ MIN_SIDE_SUPPORT = 0.3
 
 
 def side_quads(edges: np.ndarray, planes: np.ndarray) -> list[Candidate]:
-    """The :data:`QUADS_KEPT` quads closed from four of the edge map's straight lines whose
-    sides are most a page boundary all round (detection pixels; source ``sides``)."""
+    """Candidate pages closed from four of the edge map's straight lines.
+
+    Parameters
+    ----------
+    edges : numpy.ndarray
+        uint8 edge map (0 or 255) of the detection-scale photo, its faint outlines included
+        (:func:`~imgtool.scan.candidates.edge_map` with lowered thresholds).
+    planes : numpy.ndarray
+        The photo's evidence planes (:func:`~imgtool.scan.support.evidence_planes`).
+
+    Returns
+    -------
+    list of Candidate
+        At most :data:`QUADS_KEPT` quads (clockwise, detection pixels, source ``sides``)
+        whose four sides are most a page boundary all round (each at least
+        :data:`MIN_SIDE_SUPPORT`), lighter inside than outside; best first.
+
+    Examples
+    --------
+    >>> import cv2
+    >>> from imgtool.scan.candidates import edge_map
+    >>> from imgtool.scan.quad import order_corners
+    >>> from imgtool.scan.support import evidence_planes
+    >>> photo = np.full((300, 400, 3), 60, np.uint8)
+    >>> page = np.array([[100, 50], [300, 60], [290, 250], [90, 240]])
+    >>> _ = cv2.fillConvexPoly(photo, page.astype(np.int32), (230, 230, 230))
+    >>> found = side_quads(edge_map(photo[:, :, 0]), evidence_planes(photo))
+    >>> bool(np.abs(order_corners(found[0].quad) - page).max() < 3)
+    True
+    """
     h, w = edges.shape
     lines = _lines(edges, planes)
     if len(lines) < 4:
@@ -119,13 +152,7 @@ def _lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
     lines: list[list[float]] = []
     for i in np.argsort(-lengths):
         for line in lines:
-            d = theta[i] - line[0]
-            r = rho[i]
-            if d > 90:  # the same direction the other way round: the normal flips
-                d, r = d - 180, -r
-            elif d < -90:
-                d, r = d + 180, -r
-            if abs(d) <= MERGE_ANGLE and abs(r - line[1]) <= MERGE_DISTANCE:
+            if _same_line(theta[i], rho[i], line, MERGE_DISTANCE):
                 along = _along(line[0], segs[i])
                 line[2] += lengths[i]
                 line[3], line[4] = min(line[3], *along), max(line[4], *along)
@@ -152,14 +179,25 @@ def _lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
     merged: list[list[float]] = []
     for line in sorted(lines, key=lambda line: -line[2]):
         for kept in merged:
-            if (abs(line[0] - kept[0]) <= MERGE_ANGLE
-                    and abs(line[1] - kept[1]) <= MERGE_DISTANCE / 2):
+            if _same_line(line[0], line[1], kept, MERGE_DISTANCE / 2):
                 kept[2] += line[2]
                 break
         else:
             merged.append(line)
     merged.sort(key=lambda line: -line[2])
     return np.array([line[:3] for line in merged[:LINES_KEPT]], np.float64).reshape(-1, 3)
+
+
+def _same_line(theta: float, rho: float, line, distance: float) -> bool:
+    """Whether the line (direction in degrees, distance from the origin) lies on ``line``
+    (within :data:`MERGE_ANGLE` and ``distance``); directions near 0 and near 180 degrees are
+    the same, with the normal the other way round."""
+    d = theta - line[0]
+    if d > 90:
+        d, rho = d - 180, -rho
+    elif d < -90:
+        d, rho = d + 180, -rho
+    return abs(d) <= MERGE_ANGLE and abs(rho - line[1]) <= distance
 
 
 def _along(theta: float, seg) -> tuple[float, float]:
@@ -262,7 +300,17 @@ def uncut(quad: np.ndarray, planes: np.ndarray) -> list[np.ndarray]:
     For each side, the two neighbouring sides are followed straight on past its corners while
     they go on being a boundary (:data:`FOLLOW_SUPPORT`, gaps of up to :data:`FOLLOW_GAP`
     steps bridged); when both go on for at least :data:`FOLLOW_MIN` steps, the side is moved
-    to where they end. The caller snaps and scores the result."""
+    to where they end. The caller snaps and scores the result.
+
+    Examples
+    --------
+    >>> from imgtool.scan.support import evidence_planes
+    >>> photo = np.full((300, 400, 3), 60, np.uint8)
+    >>> photo[50:250, 100:300] = 230
+    >>> top_half = np.array([[99.5, 49.5], [299.5, 49.5], [299.5, 150], [99.5, 150]])
+    >>> [np.round(q).astype(int).tolist() for q in uncut(top_half, evidence_planes(photo))]
+    [[[100, 50], [300, 50], [300, 250], [100, 250]]]
+    """
     out = []
     for j in range(4):
         a, b = quad[j], quad[(j + 1) % 4]
