@@ -16,6 +16,10 @@ pixels to where it is most a boundary (a side's pieces are found on its edge and
 shadow's). The best few that are lighter inside than outside (paper, not a phone's screen) go
 on to detection's snapping and scoring like any other candidate (source ``sides``).
 
+A page's fourth side lying on a sheet of the same white may show no line at all: three of the
+lines, two facing each other and one across them, are also closed by a fourth side where the
+two end (source ``sides-3``), left to snapping to find.
+
 A quad cut out of the page by a cable or a pen lying across it has two corners past which
 the page's sides go on; :func:`uncut` moves the cutting side out to where they end.
 """
@@ -60,6 +64,10 @@ QUADS_KEPT = 4
 CHECKED = 12
 #: A side must be at least this share of page boundary for its quad to be ranked.
 MIN_SIDE_SUPPORT = 0.3
+#: Quads closed from three lines (a fourth side with no line found): each of the three at
+#: least this share of page boundary, the best this many handed on.
+COMPLETED_SUPPORT = 0.6
+COMPLETED_KEPT = 2
 
 
 def side_quads(edges: np.ndarray, planes: np.ndarray) -> list[Candidate]:
@@ -101,14 +109,59 @@ def side_quads(edges: np.ndarray, planes: np.ndarray) -> list[Candidate]:
     if not len(quads):
         return []
     sides = _side_supports(quads, keys, planes)
-    rank = _rank(sides)
+    out = _best(quads, _rank(sides), QUADS_KEPT, "sides", planes)
+    return out + _completed(lines, w, h, planes)
+
+
+def _best(quads, rank, k: int, source: str, planes) -> list[Candidate]:
+    """The best ``k`` quads by ``rank`` (above 0) of the :data:`CHECKED` best that are
+    lighter inside than outside."""
     out = []
     for i in np.argsort(-rank)[:CHECKED]:
-        if rank[i] <= 0 or len(out) == QUADS_KEPT:
+        if rank[i] <= 0 or len(out) == k:
             break
         if _lighter_inside(quads[i], planes):
-            out.append(Candidate(quads[i], "sides"))
+            out.append(Candidate(quads[i], source))
     return out
+
+
+def _completed(lines: np.ndarray, w: int, h: int, planes) -> list[Candidate]:
+    """Quads from three of the lines, two facing each other and one across them, closed by a
+    fourth side where the two end (the page's fourth side over a sheet of the same white may
+    show no line at all): the best :data:`COMPLETED_KEPT` by the three sides' support, each
+    at least :data:`COMPLETED_SUPPORT` (source ``sides-3``; snapping finds the fourth)."""
+    n = len(lines)
+    theta = np.radians(lines[:, 0])
+    a_, b_ = -np.sin(theta), np.cos(theta)
+    rho = lines[:, 1]
+    det = a_[:, None] * b_[None, :] - a_[None, :] * b_[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        meet = np.stack([(b_[None, :] * rho[:, None] - b_[:, None] * rho[None, :]) / det,
+                         (a_[:, None] * rho[None, :] - a_[None, :] * rho[:, None]) / det], -1)
+    diff = np.abs(lines[:, None, 0] - lines[None, :, 0]) % 180
+    diff = np.minimum(diff, 180 - diff)
+    i, j = np.triu_indices(n, 1)
+    keep = diff[i, j] <= OPPOSITE_MAX
+    a, c = np.repeat(i[keep], n), np.repeat(j[keep], n)
+    b = np.tile(np.arange(n), int(keep.sum()))
+    ok = (np.minimum(diff[a, b], diff[c, b]) >= 90 - OPPOSITE_MAX) & (b != a) & (b != c)
+    a, b, c = a[ok], b[ok], c[ok]
+    if not len(a):
+        return []
+    ends = np.array([_ends(line) for line in lines])  # (n, 2, 2)
+    p_ab, p_cb = meet[a, b], meet[c, b]
+    # the far end of each of the two from the line across them
+    far_a = ends[a, np.argmax(np.linalg.norm(ends[a] - p_ab[:, None], axis=-1), axis=1)]
+    far_c = ends[c, np.argmax(np.linalg.norm(ends[c] - p_cb[:, None], axis=-1), axis=1)]
+    quads = np.stack([p_ab, far_a, far_c, p_cb], axis=1)
+    on = np.column_stack([a, np.full(len(a), -1), c, b])  # the fourth side on no line
+    quads, on = _plausible(quads, on, w, h)
+    if not len(quads):
+        return []
+    known = _side_supports(quads, on, planes)[:, [0, 2, 3]]
+    rank = 0.5 * known.mean(axis=1) + 0.5 * known.min(axis=1)
+    rank[known.min(axis=1) < COMPLETED_SUPPORT] = 0
+    return _best(quads, rank, COMPLETED_KEPT, "sides-3", planes)
 
 
 def _lighter_inside(quad: np.ndarray, planes: np.ndarray) -> bool:
@@ -132,15 +185,16 @@ def _rank(sides: np.ndarray) -> np.ndarray:
 
 
 def _lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
-    """(N, 3): direction (degrees, 0..180), signed distance from the origin (pixels) and
-    weight of the :data:`LINES_KEPT` heaviest lines of the edge map. A line's weight is the
-    summed length of its segments times the share of its span that is a page boundary: a
-    text line or a table's ruling is a long line but no boundary, a cable neither."""
+    """(N, 5): direction (degrees, 0..180), signed distance from the origin (pixels), weight,
+    and where along the direction its segments start and end, of the :data:`LINES_KEPT`
+    heaviest lines of the edge map. A line's weight is the summed length of its segments
+    times the share of its span that is a page boundary: a text line or a table's ruling is a
+    long line but no boundary, a cable neither."""
     segs = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=HOUGH_VOTES,
                            minLineLength=min(edges.shape) // HOUGH_MIN_LENGTH_DIVISOR,
                            maxLineGap=HOUGH_MAX_GAP)
     if segs is None:
-        return np.empty((0, 3))
+        return np.empty((0, 5))
     segs = segs.reshape(-1, 4).astype(np.float64)
     dx, dy = segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]
     lengths = np.hypot(dx, dy)
@@ -181,11 +235,23 @@ def _lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
         for kept in merged:
             if _same_line(line[0], line[1], kept, MERGE_DISTANCE / 2):
                 kept[2] += line[2]
+                t = math.radians(kept[0])
+                along = _ends(line) @ np.array([math.cos(t), math.sin(t)])
+                kept[3], kept[4] = min(kept[3], *along), max(kept[4], *along)
                 break
         else:
             merged.append(line)
     merged.sort(key=lambda line: -line[2])
-    return np.array([line[:3] for line in merged[:LINES_KEPT]], np.float64).reshape(-1, 3)
+    return np.array(merged[:LINES_KEPT], np.float64).reshape(-1, 5)
+
+
+def _ends(line) -> np.ndarray:
+    """(2, 2): the first and last point of a line's segments (``line`` as :func:`_lines`
+    gives it)."""
+    t = math.radians(line[0])
+    d = np.array([math.cos(t), math.sin(t)])
+    normal = np.array([-d[1], d[0]])
+    return line[1] * normal + np.array([line[3], line[4]])[:, None] * d
 
 
 def _same_line(theta: float, rho: float, line, distance: float) -> bool:
@@ -236,12 +302,22 @@ def _closed_quads(lines: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.nda
     if not len(order):
         return np.empty((0, 4, 2)), np.empty((0, 4), int)
     quads = meet[np.roll(order, 1, axis=1), order]  # corner i where line i - 1 meets line i
+    return _plausible(quads, order, w, h)
+
+
+def _plausible(quads: np.ndarray, order: np.ndarray, w: int, h: int):
+    """The quads (K, 4, 2) that can be a page, turned clockwise, and the line of each of their
+    sides (``order``, side i from corner i to i + 1, turned with them): convex, corners of
+    :data:`CORNER_RANGE`, at least :data:`MIN_SHARE` of the photo, every corner in it or a
+    tenth of it outside."""
+    order = order.copy()
     edge = np.roll(quads, -1, axis=1) - quads
     turn = edge[:, :, 0] * np.roll(edge, -1, axis=1)[:, :, 1] - edge[:, :, 1] * np.roll(
         edge, -1, axis=1)[:, :, 0]
     clockwise = (turn > 0).all(axis=1)
     counter = (turn < 0).all(axis=1)
     # the other way round: corner i is the old 3 - i, side i lies on the old side 2 - i
+    quads = quads.copy()
     quads[counter] = quads[counter][:, ::-1]
     order[counter] = order[counter][:, [2, 1, 0, 3]]
     ok = clockwise | counter
@@ -263,7 +339,7 @@ def _closed_quads(lines: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.nda
 def _side_supports(quads: np.ndarray, on: np.ndarray, planes) -> np.ndarray:
     """(K, 4): each quad's four side supports. A side is given by its line and the two lines
     that end it; the sides on one line facing one way share a normal and are measured in one
-    call of the kernel."""
+    call of the kernel. A side on no line (-1) is not measured (NaN)."""
     starts = quads.reshape(-1, 2)
     ends = np.roll(quads, -1, axis=1).reshape(-1, 2)
     d = ends - starts
@@ -273,8 +349,11 @@ def _side_supports(quads: np.ndarray, on: np.ndarray, planes) -> np.ndarray:
     unique, first, back = np.unique(ids, axis=0, return_index=True, return_inverse=True)
     values = np.empty(len(unique))
     groups = unique[:, 0] * 2 + unique[:, 1]
+    values[:] = np.nan
     for g in np.unique(groups):
         members = np.flatnonzero(groups == g)
+        if unique[members[0], 0] < 0:
+            continue  # a side on no line: not measured
         rows = first[members]
         dd = d[rows[0]]
         normal = np.array([-dd[1], dd[0]]) / max(float(np.hypot(*dd)), 1e-9)  # into the page
