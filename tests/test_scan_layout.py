@@ -20,8 +20,8 @@ PACKAGE = Path(imgtool.scan.__file__).parent
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
 #: The pipeline order the package docstring and the README give: each module may import only
 #: modules before it (``geometry`` keeps the former names importable).
-ORDER = ["quad", "median", "support", "candidates", "block", "score", "rules", "detection", "refine", "aspect",
-         "warp", "enhance", "orientation", "geometry"]
+ORDER = ["quad", "median", "support", "candidates", "sides", "block", "score", "rules",
+         "detection", "refine", "aspect", "warp", "enhance", "orientation", "geometry"]
 
 
 def _imports(module: str) -> list[tuple[str, str | None, int]]:

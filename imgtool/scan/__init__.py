@@ -9,6 +9,8 @@ pipeline order (each imports only from those before it, see ``tests/test_scan_la
 - :mod:`~imgtool.scan.support`: boundary evidence: how much of a side is a page's edge;
 - :mod:`~imgtool.scan.candidates`: the generators proposing quadrilaterals (contours, bright
   regions, lines, cut corners restored, sides moved onto the frame);
+- :mod:`~imgtool.scan.sides`: quadrilaterals closed from four (or three) straight sides, for
+  a page on a busy desk, and a quad cut by a cable across the page moved out to its sides' end;
 - :mod:`~imgtool.scan.block`: a page on something larger (a book's page block, a backing
   sheet): a side stepped in to the page's own edge;
 - :mod:`~imgtool.scan.score`: a candidate's sides snapped to the page's boundary, its score

@@ -13,6 +13,10 @@ unless it holds or cuts the page rather than being it (:mod:`~imgtool.scan.rules
 notebook round one of its pages, a desk top round the page on it, a piece of a page cut off
 by a pen).
 
+On a busy desk the page's outline is rarely one contour (a cable or a pen across it, the
+sheets beneath touching it), so four straight lines of the faint edge map that close into a
+page are proposed too (:mod:`~imgtool.scan.sides`).
+
 The edge map's contours go first, alone: when the best of them is a clear page (every side a
 real boundary, paper brighter than all around it, no paper past a side) it wins and the other
 generators are not run; most photos of a page on a desk end there, at about a third of the
@@ -46,7 +50,7 @@ from imgtool.scan.candidates import (
 from imgtool.scan.quad import (
     order_corners,
 )
-from imgtool.scan.rules import container, page_not_winner, paper_beyond
+from imgtool.scan.rules import container, page_not_winner, paper_beyond, uncut_best
 from imgtool.scan.score import (
     MIN_SCORE,
     best_prescored,
@@ -58,6 +62,7 @@ from imgtool.scan.score import (
     snap_and_score,
     worth_snapping,
 )
+from imgtool.scan.sides import side_quads
 from imgtool.scan.support import (
     evidence_planes,
 )
@@ -148,14 +153,17 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
     quick = (bool(ranked) and not is_small(ranked[0].quad, planes)
              and clear_page(ranked[0], planes) and not paper_beyond(ranked[0].quad, planes))
     if not quick:
-        more = contour_candidates(edge_map(gray, scale=FAINT_SCALE), "faint")
+        faint = edge_map(gray, scale=FAINT_SCALE)
+        more = contour_candidates(faint, "faint")
         for mask, name in (*bright_masks(small), *tint_masks(planes)):
             more += mask_candidates(mask, name)
         more += line_candidates(edges)
+        more += side_quads(faint, planes)
         first = {id(c) for c in candidates}  # prescored already
         candidates = dedupe(candidates + more)
         prescore_all([c for c in candidates if id(c) not in first], planes)
-        ranked = snap_and_score(worth_snapping(candidates, planes), planes, snapped)
+        ranked = uncut_best(snap_and_score(worth_snapping(candidates, planes), planes, snapped),
+                            planes)
     outer = container(ranked[0], candidates, planes, snapped) if ranked else None
     if outer is not None:
         ranked = [outer] + [c for c in ranked if c is not outer]

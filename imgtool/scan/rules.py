@@ -11,7 +11,9 @@ Detection's sixth layer (on :mod:`~imgtool.scan.score`), called by
   the clear page lying on it, its inside searched on its own for the page's faint outline;
   a piece of a page cut off by a pen or a printed rule gives way to the whole page;
 - :func:`paper_beyond`: one page of an open notebook, with paper past its spiral, does not
-  end the first stage (the whole spread then wins as a container).
+  end the first stage (the whole spread then wins as a container);
+- :func:`uncut_best`: a piece of the page cut off by a cable across it (its sides go on past
+  two corners) is also tried with the cutting side moved out to where the page's sides end.
 """
 
 from __future__ import annotations
@@ -23,18 +25,23 @@ from imgtool.scan.candidates import Candidate, dedupe, inner_candidates
 from imgtool.scan.median import median
 from imgtool.scan.quad import polygon_area, quad_sides
 from imgtool.scan.score import (
+    BEYOND_FREE,
     MIN_SCORE,
     REAL_SIDE,
     inside_share,
     is_small,
     prescore_all,
+    score_quad,
+    snap,
     snap_and_score,
 )
+from imgtool.scan.sides import uncut
 from imgtool.scan.support import (
     CHROMA_GAIN,
     CONTRAST_STEP,
     PAGELIKE_SHARE,
     SIDE_SAMPLES,
+    beyond_corners,
     boundary_support,
     side_stats,
 )
@@ -77,7 +84,7 @@ DESK_TOP_PAGE_QUANTILE = 0.97
 #: :data:`PIECE_MARGIN` below it (the pen interrupts the whole's sides where it crosses them).
 #: :data:`PIECE_TRIES` of the best such candidates are snapped and tried.
 PIECE_RATIO = 1.1
-PIECE_SHARED_SIDES = 2
+PIECE_SHARED_SIDES = 3
 PIECE_SHARED_PX = 3.0
 PIECE_MARGIN = 0.05
 PIECE_TRIES = 3
@@ -92,6 +99,9 @@ PIECE_NEAR_PX = 12.0
 #: the background's (support's PAGELIKE_SHARE of the step).
 BEYOND_REACH = (0.05, 0.2)
 BEYOND_SHARE = 0.5
+#: How many of the best candidates whose sides go on past a corner are tried with the side
+#: between moved out to where they end (:func:`uncut_best`).
+UNCUT_TRIES = 3
 
 
 def container(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
@@ -293,3 +303,22 @@ def _region_grey_chroma(quad: np.ndarray, hole: np.ndarray | None, planes: np.nd
         return float(median(grey)), chroma
     low, high = np.quantile(grey, (0.5, quantile))
     return (float(low), float(high)), chroma
+
+
+def uncut_best(ranked: list[Candidate], planes: np.ndarray) -> list[Candidate]:
+    """The ranked candidates, with the best :data:`UNCUT_TRIES` whose sides go on past a
+    corner (a piece of the page cut off by a cable across it) tried with that side moved out
+    to where they end (:func:`~imgtool.scan.sides.uncut`), snapped and scored; best first."""
+    extra = []
+    for c in ranked[:UNCUT_TRIES]:
+        if c.score <= 0 or beyond_corners(c.quad, planes).max() <= BEYOND_FREE:
+            continue
+        for quad in uncut(c.quad, planes):
+            quad = snap(quad, planes)
+            score, support = score_quad(quad, planes)
+            extra.append(Candidate(quad, c.source + "-uncut", score, support, ordered=True))
+    if not extra:
+        return ranked
+    out = dedupe(ranked + extra)
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out

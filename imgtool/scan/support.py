@@ -155,3 +155,47 @@ def _sample(img, pts):
     top = img[y0, x0] * (1 - fx) + img[y0, x0 + 1] * fx
     bottom = img[y0 + 1, x0] * (1 - fx) + img[y0 + 1, x0 + 1] * fx
     return top * (1 - fy) + bottom * fy
+
+
+#: How far beyond a corner each of its sides is followed, as a share of the side's length,
+#: starting this many pixels past the corner (clear of the corner's blur).
+BEYOND_SHARE = 0.15
+BEYOND_GAP = 4.0
+
+
+def beyond_corners(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """Per corner of a clockwise quad: how much of a boundary its sides go on being past it,
+    the larger of the two (boundary share of the stretch :data:`BEYOND_SHARE` of the side
+    long that continues the side straight on, past the corner).
+
+    A page's sides end at its corners: past one lies the desk, or the sheet beneath askew.
+    A quad cut out of a page by something lying across it (a cable, a pen, the edge of a
+    shadow) has corners where the page's sides go straight on.
+
+    Examples
+    --------
+    >>> photo = np.full((300, 400, 3), 60, np.uint8)
+    >>> photo[50:250, 100:300] = 230
+    >>> planes = evidence_planes(photo)
+    >>> page = np.array([[99.5, 49.5], [299.5, 49.5], [299.5, 249.5], [99.5, 249.5]])
+    >>> beyond_corners(page, planes).tolist()
+    [0.0, 0.0, 0.0, 0.0]
+    >>> top_half = np.array([[99.5, 49.5], [299.5, 49.5], [299.5, 150], [99.5, 150]])
+    >>> beyond_corners(top_half, planes).round(1).tolist()
+    [0.0, 0.0, 1.0, 1.0]
+    """
+    out = np.zeros(4)
+    for i in range(4):
+        corner = quad[i]
+        for other in (quad[i - 1], quad[(i + 1) % 4]):
+            d = corner - other
+            length = float(np.hypot(*d))
+            if length < 1:
+                continue
+            u = d / length
+            start = corner + BEYOND_GAP * u
+            end = corner + (BEYOND_GAP + BEYOND_SHARE * length) * u
+            normal = np.array([-u[1], u[0]])
+            out[i] = max(out[i], float(side_support_many(start[None], end[None], normal,
+                                                         planes)[0]))
+    return out
