@@ -177,7 +177,10 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
                 and _shared_sides(c.quad, best.quad, PIECE_NEAR_PX) == 0)
 
     inner = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
-                   reverse=True)[:DESK_TOP_TRIES]
+                   reverse=True)
+    # only those brighter than all round them are worth snapping (the test below, before
+    # the cost): on a page taken for a desk top, the candidates inside are print
+    inner = [c for c in inner if _brighter_all_round(c.quad, planes)][:DESK_TOP_TRIES]
     for c in snap_and_score(inner, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
@@ -192,6 +195,14 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
         if chroma <= DESK_TOP_CHROMA and grey >= DESK_TOP_LIGHT * page_grey:
             return c
     return None
+
+
+def _brighter_all_round(quad: np.ndarray, planes: np.ndarray) -> bool:
+    """Whether the quad's inside is brighter than its outside along each side by more than
+    CONTRAST_STEP (paper on a desk top; not print on paper)."""
+    stats = np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, SIDE_SAMPLES)
+                      for i in range(4)])
+    return bool((stats[:, 2] - stats[:, 3] > CONTRAST_STEP).all())
 
 
 def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
