@@ -338,55 +338,22 @@ def box(
     # (running sums restart at each block) do not depend on the number of threads
     nblocks = -(-shape[0] // max(256, 8 * sy))
     division = u16_division(sy * sx) if src.dtype == np.uint8 and sx <= DIRECT_MAX else None
-    if division is not None:
-        out = np.empty_like(src)
-        kernels.box_small_u8(
-            src,
-            channels,
-            ry,
-            rx,
-            border_index(shape[0], ry, code),
-            border_index(shape[1], rx, code),
-            _cval_for(src.dtype, cval),
-            *division,
-            nblocks,
-            out,
-        )
-        return out.reshape(shape)
-    if src.dtype == np.uint8 and DIRECT_MAX < sx <= ROWS_FIRST_MAX and sy <= ROWS_FIRST_MAX:
-        out = np.empty_like(src)
-        kernels.box_rows_first_u8(
-            src,
-            channels,
-            ry,
-            rx,
-            border_index(shape[0], ry, code),
-            border_index(shape[1], rx, code),
-            _cval_for(src.dtype, cval),
-            sy * sx < 16384,
-            nblocks,
-            out,
-        )
-        return out.reshape(shape)
-    if src.dtype.kind == "f":
-        acc = np.float64
-    else:
-        largest = sy * sx * int(np.iinfo(src.dtype).max)
-        acc = np.int32 if largest < 2**31 else np.int64
+    # what every box kernel takes first: the image, its border tables and the constant
+    common = (src, channels, ry, rx, border_index(shape[0], ry, code),
+              border_index(shape[1], rx, code), _cval_for(src.dtype, cval))
     out = np.empty_like(src)
-    kernels.box_sum_mean(
-        src,
-        channels,
-        ry,
-        rx,
-        border_index(shape[0], ry, code),
-        border_index(shape[1], rx, code),
-        _cval_for(src.dtype, cval),
-        np.empty(0, acc),
-        src.dtype == np.uint8 and sy * sx < 16384,
-        nblocks,
-        out,
-    )
+    if division is not None:
+        kernels.box_small_u8(*common, *division, nblocks, out)
+    elif src.dtype == np.uint8 and DIRECT_MAX < sx <= ROWS_FIRST_MAX and sy <= ROWS_FIRST_MAX:
+        kernels.box_rows_first_u8(*common, sy * sx < 16384, nblocks, out)
+    else:
+        if src.dtype.kind == "f":
+            acc = np.float64
+        else:
+            largest = sy * sx * int(np.iinfo(src.dtype).max)
+            acc = np.int32 if largest < 2**31 else np.int64
+        kernels.box_sum_mean(*common, np.empty(0, acc),
+                             src.dtype == np.uint8 and sy * sx < 16384, nblocks, out)
     return out.reshape(shape)
 
 
