@@ -44,18 +44,22 @@ def _text_lines(img, quad_box, rng):
                  (60, 60, 60), 2)
 
 
+def _paper_on(under, colour, paper, text_box):
+    """A photo of a dark floor with the quad ``under`` filled with ``colour`` and a white
+    sheet ``paper`` on it carrying lines of text in ``text_box``, lightly blurred."""
+    img = np.full((600, 800, 3), 45, np.uint8)
+    cv2.fillConvexPoly(img, under, colour)
+    cv2.fillConvexPoly(img, paper, (238, 240, 241))
+    _text_lines(img, text_box, np.random.default_rng(1))
+    return cv2.GaussianBlur(img, (0, 0), 1.0)
+
+
 def test_page_on_a_light_desk_top_not_the_desk_top():
     """A light grey desk top, all of it in the photo on a dark floor, and a white page on
     it: the desk top's outline is the stronger, the page is what is wanted."""
-    rng = np.random.default_rng(1)
-    img = np.full((600, 800, 3), 45, np.uint8)
     desk = np.array([[80, 60], [720, 40], [760, 560], [40, 540]], np.int32)
-    cv2.fillConvexPoly(img, desk, (196, 198, 200))
     page = np.array([[330, 200], [480, 190], [495, 400], [340, 410]], np.int32)
-    cv2.fillConvexPoly(img, page, (238, 240, 241))
-    _text_lines(img, (345, 215, 475, 390), rng)
-    img = cv2.GaussianBlur(img, (0, 0), 1.0)
-    found = find_page(img)
+    found = find_page(_paper_on(desk, (196, 198, 200), page, (345, 215, 475, 390)))
     assert found is not None
     assert _iou(page, found.corners) >= 0.95
 
@@ -63,15 +67,9 @@ def test_page_on_a_light_desk_top_not_the_desk_top():
 def test_coloured_cover_is_no_desk_top():
     """The same drawing with a saturated cover for the desk top: a white label on a
     notebook's cover is not a page on a desk; the cover is kept."""
-    rng = np.random.default_rng(1)
-    img = np.full((600, 800, 3), 45, np.uint8)
     cover = np.array([[200, 80], [600, 70], [620, 540], [190, 550]], np.int32)
-    cv2.fillConvexPoly(img, cover, (40, 140, 60))
     label = np.array([[300, 140], [500, 135], [503, 215], [302, 220]], np.int32)
-    cv2.fillConvexPoly(img, label, (238, 240, 241))
-    _text_lines(img, (310, 145, 490, 210), rng)
-    img = cv2.GaussianBlur(img, (0, 0), 1.0)
-    found = find_page(img)
+    found = find_page(_paper_on(cover, (40, 140, 60), label, (310, 145, 490, 210)))
     assert found is not None
     assert _iou(label, found.corners) < 0.5
 
