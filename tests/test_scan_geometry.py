@@ -270,3 +270,16 @@ def test_refine_corners_keeps_a_side_that_runs_along_the_frame():
     refined = refine_corners(img, coarse, search=12)
     np.testing.assert_allclose(refined[:2, 1], 0.0, atol=1e-9)
     assert np.abs(refined[2:] - quad[2:]).max() < 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60),
+       st.lists(st.floats(0, 1), min_size=1, max_size=4))
+def test_median_and_quantiles_agree_with_numpy(values, qs):
+    # the scanner's own median and quantiles (imgtool.scan.median) stand in for numpy's,
+    # which import numpy.ma on their first call
+    from imgtool.scan.median import median, quantiles
+
+    a = np.array(values)
+    assert median(a) == np.median(a)
+    np.testing.assert_allclose(quantiles(a, qs), np.quantile(a, qs), rtol=1e-12, atol=1e-9)

@@ -60,3 +60,23 @@ def test_first_stage_agrees_with_the_full_search(monkeypatch):
     for i in np.flatnonzero(fired):
         assert full[i].found and quick[i].found
         assert _iou(quick[i].corners, full[i].corners) > 0.999
+
+
+def test_faint_edge_map_holds_the_automatic_one():
+    # detection finds the automatic thresholds once and the inner search draws only the faint
+    # map: both rest on Canny's edges at lower thresholds holding those at higher ones
+    from imgtool.edges import auto_thresholds, detect_edges
+    from imgtool.scan.candidates import EDGE_SIGMA, auto_edge_map, edge_map
+
+    for seed, scene in ((0, "plain"), (1, "clutter"), (2, "desk_edges"), (3, "notebook")):
+        gray = cv2.cvtColor(render_photo(seed, scene=scene, size=(640, 480)).image,
+                            cv2.COLOR_BGR2GRAY)
+        for crop in (gray, gray[60:300, 100:500]):
+            edges, found = auto_edge_map(crop)
+            reference, info = detect_edges(crop, sigma=EDGE_SIGMA)
+            assert (edges == reference).all()
+            assert found == (info["low"], info["high"]) == tuple(auto_thresholds(
+                crop, sigma=EDGE_SIGMA))
+            faint = edge_map(crop, 0.4)
+            assert (faint == edge_map(crop, 0.4, found)).all()
+            assert faint[edges > 0].all() and (faint > 0).sum() > (edges > 0).sum()

@@ -75,15 +75,29 @@ class Candidate:
     ordered: bool = False  #: corners known to be in TL, TR, BR, BL order
 
 
-def edge_map(gray: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """Our automatic Canny; ``scale`` < 1 lowers both thresholds to catch faint outlines."""
+def edge_map(gray: np.ndarray, scale: float = 1.0,
+             thresholds: tuple[float, float] | None = None) -> np.ndarray:
+    """Our automatic Canny; ``scale`` < 1 lowers both thresholds to catch faint outlines.
+    ``thresholds`` are the automatic ones if already found for this grey
+    (:func:`auto_edge_map`), not found again."""
+    from imgtool.edges import auto_thresholds, detect_edges
+
+    if scale == 1.0 and thresholds is None:
+        return auto_edge_map(gray)[0]
+    if thresholds is None:
+        thresholds = auto_thresholds(gray, sigma=EDGE_SIGMA)  # as detect_edges finds them
+    low, high = thresholds
+    edges, _ = detect_edges(gray, method=None, low=low * scale, high=high * scale,
+                            sigma=EDGE_SIGMA)
+    return edges
+
+
+def auto_edge_map(gray: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Our automatic Canny's edge map and the thresholds it chose."""
     from imgtool.edges import detect_edges
 
     edges, info = detect_edges(gray, sigma=EDGE_SIGMA)
-    if scale != 1.0:
-        edges, _ = detect_edges(gray, method=None, low=info["low"] * scale,
-                                high=info["high"] * scale, sigma=EDGE_SIGMA)
-    return edges
+    return edges, (info["low"], info["high"])
 
 
 def contour_candidates(edges: np.ndarray, name: str) -> list[Candidate]:
@@ -220,7 +234,7 @@ INNER_REDUCE = 2
 
 
 def inner_candidates(gray: np.ndarray, quad: np.ndarray, name: str) -> list[Candidate]:
-    """Quads from the contours of our automatic Canny (at full and lowered thresholds) on
+    """Quads from the contours of our automatic Canny (at lowered thresholds) on
     the inside of a convex quad alone (the rest set to the inside's median grey): a white
     page on a light desk top is a faint step that the thresholds set by the desk top's own
     strong outline miss."""
@@ -236,8 +250,9 @@ def inner_candidates(gray: np.ndarray, quad: np.ndarray, name: str) -> list[Cand
     crop = cv2.resize(crop, (max(1, w // INNER_REDUCE), max(1, h // INNER_REDUCE)),
                       interpolation=cv2.INTER_AREA)
     # the print on the page can set the thresholds above the page's faint outline: lowered
-    # thresholds too (as the "faint" candidates')
-    edges = cv2.bitwise_or(edge_map(crop), edge_map(crop, scale=INNER_FAINT_SCALE))
+    # thresholds (as the "faint" candidates'). With the same smoothing, Canny's edges at lower
+    # thresholds hold those at higher ones, so this is also the map at the thresholds found.
+    edges = edge_map(crop, scale=INNER_FAINT_SCALE)
     out = contour_candidates(edges, name)
     for c in out:
         c.quad = c.quad * INNER_REDUCE + (INNER_REDUCE - 1) / 2 + [x, y]

@@ -38,6 +38,7 @@ import numpy as np
 
 from imgtool.scan.block import step_off_block, step_off_sheet
 from imgtool.scan.candidates import (
+    auto_edge_map,
     bright_masks,
     contour_candidates,
     dedupe,
@@ -141,7 +142,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
     small, scale = downscale(to_bgr8(image))
     scale *= reduced
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    edges = edge_map(gray)
+    edges, thresholds = auto_edge_map(gray)
     planes = evidence_planes(small)
 
     # First the contours of the edge map alone: when the best of them is a clear page, the
@@ -153,7 +154,7 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
     quick = (bool(ranked) and not is_small(ranked[0].quad, planes)
              and clear_page(ranked[0], planes) and not paper_beyond(ranked[0].quad, planes))
     if not quick:
-        faint = edge_map(gray, scale=FAINT_SCALE)
+        faint = edge_map(gray, FAINT_SCALE, thresholds)
         more = contour_candidates(faint, "faint")
         for mask, name in (*bright_masks(small), *tint_masks(planes)):
             more += mask_candidates(mask, name)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from imgtool.scan.candidates import Candidate, dedupe, inner_candidates
-from imgtool.scan.median import median
+from imgtool.scan.median import median, quantiles
 from imgtool.scan.quad import polygon_area, quad_sides
 from imgtool.scan.score import (
     BEYOND_FREE,
@@ -312,8 +312,7 @@ def _region_grey_chroma(quad: np.ndarray, hole: np.ndarray | None, planes: np.nd
     chroma = float(median(np.hypot(a, b))) / CHROMA_GAIN
     if quantile is None:
         return float(median(grey)), chroma
-    low, high = np.quantile(grey, (0.5, quantile))
-    return (float(low), float(high)), chroma
+    return quantiles(grey, (0.5, quantile)), chroma
 
 
 def uncut_best(ranked: list[Candidate], planes: np.ndarray) -> list[Candidate]:
