@@ -26,6 +26,7 @@ def _iou(a, b) -> float:
     ("desk_edges", 11),  # a pen across a receipt: the larger piece scored best
     ("desk_edges", 151),
     ("hidden_corner", 16),  # a printed rule across a receipt, a mug over its top corner
+    ("hidden_corner", 148),  # a phone over a corner: the phone's outline scored best
     ("notebook", 19),  # an open spread: one page was a clear page on its own
     ("notebook", 129),
     ("notebook", 29),  # a closed notebook: the label on its cover won, the spiral along a side
@@ -106,3 +107,19 @@ def test_open_notebook_is_found_whole():
     found = find_page(img)
     assert found is not None
     assert _iou(spread, found.corners) >= 0.95
+
+
+def test_phone_over_a_corner_gives_way_to_the_page():
+    """A dark phone lying over one corner of a white page on a light desk: the phone's own
+    outline is the clearest quadrilateral, the page beneath it is what is wanted, its hidden
+    corner where its two sides meet."""
+    img = np.full((600, 800, 3), (150, 165, 160), np.uint8)
+    page = np.array([[300, 150], [640, 170], [625, 520], [285, 500]], np.int32)
+    cv2.fillConvexPoly(img, page, (236, 238, 240))
+    _text_lines(img, (300, 170, 620, 480), np.random.default_rng(2))
+    phone = cv2.boxPoints(((250, 480), (120, 230), 35)).astype(np.int32)
+    cv2.fillConvexPoly(img, phone, (60, 40, 70))
+    img = cv2.GaussianBlur(img, (0, 0), 1.0)
+    result = detect(img)
+    assert result.found
+    assert _iou(page, result.corners) >= 0.95

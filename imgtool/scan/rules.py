@@ -10,6 +10,8 @@ Detection's sixth layer (on :mod:`~imgtool.scan.score`), called by
 - :func:`page_not_winner`: a light, grey desk top whose edges are in the photo gives way to
   the clear page lying on it, its inside searched on its own for the page's faint outline;
   a piece of a page cut off by a pen or a printed rule gives way to the whole page;
+- :func:`object_on_page`: a phone, a mug or a magazine partly over the page (a hidden
+  corner) whose own outline scores best gives way to the paper page it lies on;
 - :func:`paper_beyond`: one page of an open notebook, with paper past its spiral, does not
   end the first stage (the whole spread then wins as a container);
 - :func:`uncut_best`: a piece of the page cut off by a cable across it (its sides go on past
@@ -28,6 +30,7 @@ from imgtool.scan.score import (
     BEYOND_FREE,
     MIN_SCORE,
     REAL_SIDE,
+    SMALL_PAGE_CHROMA,
     inside_share,
     is_small,
     prescore_all,
@@ -92,6 +95,17 @@ PIECE_TRIES = 3
 #: of it) and has the shared sides within :data:`PIECE_NEAR_PX`: snapping moves sides a little.
 PIECE_NEAR_SHARE = 0.9
 PIECE_NEAR_PX = 12.0
+#: An object on the page gives way to it (:func:`object_on_page`): a winner that overlaps one
+#: of the next :data:`OBJECT_TRIES` ranked candidates in part (a share of the winner's area
+#: in :data:`OBJECT_OVERLAP`, and no more than its upper end of the candidate's: neither
+#: holds the other), when the winner is no paper (its median grey more than
+#: :data:`OBJECT_DARKER` under the candidate's, or its median chroma over the score's
+#: SMALL_PAGE_CHROMA: a phone, a mug, a magazine) and the candidate is (lighter than what
+#: surrounds it, neutral). A sheet of paper lies under a phone, not on it; of two sheets the
+#: top one keeps its whole outline, which this rule does not touch.
+OBJECT_TRIES = 6
+OBJECT_OVERLAP = (0.02, 0.7)
+OBJECT_DARKER = 2 * CONTRAST_STEP
 #: The first stage's winner is not final when paper lies beyond one of its sides
 #: (:func:`paper_beyond`): one page of an open notebook, past its spiral or gutter. Looked at
 #: from this share to that share of the quad's extent across the side (past the rings), the
@@ -152,7 +166,45 @@ def page_not_winner(ranked: list[Candidate], candidates: list[Candidate], gray: 
     whole = None if quick else _whole_of_piece(ranked[0], candidates, planes, done)
     if whole is not None:
         ranked = [whole] + [c for c in ranked if c is not whole]
+    return object_on_page(ranked, planes)
+
+
+def object_on_page(ranked: list[Candidate], planes: np.ndarray) -> list[Candidate]:
+    """``ranked`` with the page first where the winner is an object lying partly over it (a
+    phone or a mug over a corner; or a magazine the page lies partly on): of
+    the next :data:`OBJECT_TRIES` ranked candidates, the first that the winner overlaps in
+    part (:data:`OBJECT_OVERLAP`), scoring at least MIN_SCORE, that is paper (lighter than
+    what surrounds it, median chroma at most SMALL_PAGE_CHROMA) while the winner is not
+    (darker by :data:`OBJECT_DARKER`, or more colourful than that)."""
+    if len(ranked) < 2:
+        return ranked
+    best = ranked[0]
+    lo, hi = OBJECT_OVERLAP
+    looks = None  # the winner's median grey and chroma, once needed
+    for c in ranked[1:1 + OBJECT_TRIES]:
+        if c.score < MIN_SCORE:
+            continue
+        share = inside_share(best.quad, c.quad)
+        if not (lo <= share <= hi and inside_share(c.quad, best.quad) <= hi):
+            continue
+        if looks is None:
+            looks = _region_grey_chroma(best.quad, None, planes)
+        grey, chroma = _region_grey_chroma(c.quad, None, planes)
+        thing = looks[0] < grey - OBJECT_DARKER or looks[1] > SMALL_PAGE_CHROMA
+        if thing and chroma <= SMALL_PAGE_CHROMA and _lighter_on_the_whole(c.quad, planes):
+            return [c] + [x for x in ranked if x is not c]
     return ranked
+
+
+def _lighter_on_the_whole(quad: np.ndarray, planes: np.ndarray) -> bool:
+    """Whether the quad's inside is lighter than its outside by more than CONTRAST_STEP on
+    the whole (the sides' steps weighted by how much of each is a boundary: paper, with a
+    corner under something)."""
+    stats = np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, SIDE_SAMPLES)
+                      for i in range(4)])
+    if stats[:, 0].sum() <= 0:
+        return False
+    return bool(np.average(stats[:, 2] - stats[:, 3], weights=stats[:, 0]) > CONTRAST_STEP)
 
 
 def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
