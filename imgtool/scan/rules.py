@@ -84,12 +84,20 @@ DESK_TOP_PAGE_QUANTILE = 0.97
 #: :data:`PIECE_RATIO` larger (a stack's margins round the top sheet are narrower), holds the
 #: piece, has at least :data:`PIECE_SHARED_SIDES` of its sides on the piece's (within
 #: :data:`PIECE_SHARED_PX` detection pixels, both ends) and scores at most
-#: :data:`PIECE_MARGIN` below it (the pen interrupts the whole's sides where it crosses them).
-#: :data:`PIECE_TRIES` of the best such candidates are snapped and tried.
+#: :data:`PIECE_MARGIN` below it (the pen interrupts the whole's sides where it crosses them),
+#: or :data:`PIECE_CUT_MARGIN` when what lies along the piece's other sides, just outside it,
+#: is an object (darker than the paper by OBJECT_DARKER or more colourful than paper, on
+#: :data:`PIECE_CUT_SHARE` of them, looked at up to :data:`PIECE_CUT_REACH` pixels out): a
+#: pen or a cable, which hides more of the whole's sides than a printed rule; the sheet
+#: beneath a top sheet is paper. :data:`PIECE_TRIES` of the best such candidates are snapped
+#: and tried.
 PIECE_RATIO = 1.1
 PIECE_SHARED_SIDES = 3
 PIECE_SHARED_PX = 3.0
 PIECE_MARGIN = 0.05
+PIECE_CUT_MARGIN = 0.1
+PIECE_CUT_SHARE = 0.5
+PIECE_CUT_REACH = 12
 PIECE_TRIES = 3
 #: Before snapping, a candidate is tried as the whole if it nearly holds the piece (this share
 #: of it) and has the shared sides within :data:`PIECE_NEAR_PX`: snapping moves sides a little.
@@ -262,7 +270,8 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     """The whole page when the winner is a piece of it, cut off by something thin across the
     page (a pen, a printed rule): a candidate that holds the winner, is at least
     :data:`PIECE_RATIO` larger, lies on at least :data:`PIECE_SHARED_SIDES` of the winner's
-    sides and scores nearly as well (:data:`PIECE_MARGIN`); None if there is none.
+    sides and scores nearly as well (:data:`PIECE_MARGIN`, or :data:`PIECE_CUT_MARGIN` where
+    a pen or a cable lies along the piece's other sides); None if there is none.
 
     An open notebook's two pages are its pieces too, and the spread wins as with
     :func:`container`; a stack's top sheet shares no side with the stack's outline.
@@ -278,15 +287,52 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
                     and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX)),
                    key=lambda c: c.score, reverse=True)[:PIECE_TRIES]
     for c in snap_and_score(outer, planes, done):
-        if c.score >= max(MIN_SCORE, best.score - PIECE_MARGIN) and fits(c):
+        if c.score < MIN_SCORE or not fits(c):
+            continue
+        if c.score >= best.score - PIECE_MARGIN:
+            return c
+        cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
+        if c.score >= best.score - PIECE_CUT_MARGIN and _cut_by_object(best.quad, cuts, planes):
             return c
     return None
+
+
+def _cut_by_object(quad: np.ndarray, sides, planes: np.ndarray) -> bool:
+    """Whether, just outside each of the given sides of the quad (up to
+    :data:`PIECE_CUT_REACH` pixels), an object lies along at least :data:`PIECE_CUT_SHARE` of
+    it: somewhere darker than the quad's paper by OBJECT_DARKER, or more colourful than
+    SMALL_PAGE_CHROMA."""
+    paper, _ = _region_grey_chroma(quad, None, planes)
+    h, w = planes.shape[1:]
+    t = np.linspace(0.15, 0.85, 24)
+    offsets = np.arange(2.0, PIECE_CUT_REACH + 1)
+    centre = 128.0 * CHROMA_GAIN
+    for i in sides:
+        p0, p1 = quad[i], quad[(i + 1) % 4]
+        d = p1 - p0
+        normal = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-9)  # into the quad
+        pts = p0 + t[:, None, None] * d - offsets[None, :, None] * normal  # (along, out, 2)
+        x = np.clip(pts[..., 0], 0, w - 1).astype(np.float32)
+        y = np.clip(pts[..., 1], 0, h - 1).astype(np.float32)
+        grey, a, b = (cv2.remap(plane, x, y, cv2.INTER_LINEAR) for plane in planes)
+        chroma = np.hypot(a - centre, b - centre) / CHROMA_GAIN
+        thing = ((grey.min(axis=1) < paper - OBJECT_DARKER)
+                 | (chroma.max(axis=1) > SMALL_PAGE_CHROMA))
+        if thing.mean() < PIECE_CUT_SHARE:
+            return False
+    return len(sides) > 0
 
 
 def _shared_sides(quad: np.ndarray, other: np.ndarray, px: float) -> int:
     """How many sides of ``quad`` lie on a side's line of ``other`` (both ends within ``px``
     pixels of it)."""
-    count = 0
+    return int(_on_sides(quad, other, px).sum())
+
+
+def _on_sides(quad: np.ndarray, other: np.ndarray, px: float) -> np.ndarray:
+    """Per side of ``quad``: whether it lies on a side's line of ``other`` (both ends within
+    ``px`` pixels of it)."""
+    out = np.zeros(4, bool)
     for i in range(4):
         ends = np.array([quad[i], quad[(i + 1) % 4]])
         for j in range(4):
@@ -297,9 +343,9 @@ def _shared_sides(quad: np.ndarray, other: np.ndarray, px: float) -> int:
                 continue
             dist = np.abs((ends[:, 0] - p0[0]) * d[1] - (ends[:, 1] - p0[1]) * d[0]) / length
             if (dist <= px).all():
-                count += 1
+                out[i] = True
                 break
-    return count
+    return out
 
 
 def _desk_top_like(quad: np.ndarray, planes: np.ndarray) -> bool:
