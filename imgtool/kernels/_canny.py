@@ -25,7 +25,8 @@ Every pixel is pushed at most once, so a stack as large as the block always suff
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.extending import overload
 
 from imgtool.kernels._jit import kernel
 
@@ -36,6 +37,9 @@ EDGE = np.uint8(255)
 _TG22 = 13573.0
 _ONE = 32768.0
 _TG67_EXTRA = 65536.0  # tan(67.5 deg) = tan(22.5 deg) + 2
+# The ridge histograms count into this many partial histograms (work for as many threads):
+# each is nbins int64 values to zero and to sum, 64 KiB for the 8192 bins of imgtool.edges.
+_HIST_CHUNKS = 16
 
 
 @kernel
@@ -363,43 +367,74 @@ def canny_u8(src, low, high, l2, nblocks):
     return out
 
 
+def _sector(xs, ys):
+    """``(horizontal, vertical)``: the sector tests of :func:`_is_ridge` for one pixel."""
+    raise NotImplementedError("only called from Numba kernels")
+
+
+@overload(_sector, inline="always")
+def _sector_impl(xs, ys):
+    if isinstance(xs, types.Integer):
+        # integer gradients (the uint8 path, |g| <= 1020): the same bounds in int32, exact
+        # like the float64 ones (every product is below 2**27), twice the lanes per vector
+
+        def sector_int(xs, ys):
+            ax = np.int32(abs(xs))
+            ay = np.int32(np.int32(abs(ys)) * np.int32(_ONE))
+            tg22x = np.int32(ax * np.int32(_TG22))
+            return ay < tg22x, ay > np.int32(tg22x + np.int32(ax * np.int32(_TG67_EXTRA)))
+
+        return sector_int
+
+    def sector_float(xs, ys):
+        ax = np.float64(abs(xs))
+        ay = np.float64(abs(ys)) * _ONE
+        tg22x = ax * _TG22
+        return ay < tg22x, ay > tg22x + ax * _TG67_EXTRA
+
+    return sector_float
+
+
 @kernel(inline="always")
-def _bin_ridges(hist, mag_nxt, mag_cur, mag_prev, gxr, gyr, l2, bin_width, nbins, keep):
+def _bin_ridges(hist, mag_nxt, mag_cur, mag_prev, gxr, gyr, l2, bin_width, nbins, bins):
     """Count the non-maximum-suppression survivors of one row into ``hist``.
 
     The suppression is :func:`_is_ridge` without branches (every neighbour pair is loaded
-    and the sector selects one), so it vectorises: on a noisy photo, where nearly every
-    pixel has a gradient, the branches of :func:`_is_ridge` mispredict at every pixel.
-    ``keep`` is a scratch row of W bytes.
+    and the sector selects one), and every pixel's bin is computed, survivor or not (the
+    others get bin ``nbins``), so that the loop vectorises: on a noisy photo, where nearly
+    every pixel has a gradient, branches would mispredict at every pixel. The survivors'
+    bins are then packed to the front of ``bins`` (a scratch row of W int32) without a
+    branch, and counted. Bin ``k`` holds magnitudes in ``[k, k + 1) * bin_width`` (L2:
+    ``sqrt`` of the squared magnitude), the last bin everything above.
     """
     w = gxr.size
     p0, p1, p2 = mag_prev[:w], mag_prev[1:], mag_prev[2:]
     c0, c1, c2 = mag_cur[:w], mag_cur[1:], mag_cur[2:]
     n0, n1, n2 = mag_nxt[:w], mag_nxt[1:], mag_nxt[2:]
+    outside = np.int32(nbins)
+    last = np.float64(nbins - 1)
     for j in range(w):
         xs = gxr[j]
         ys = gyr[j]
         m = c1[j]
-        ax = np.float64(abs(xs))
-        ay = np.float64(abs(ys)) * _ONE
-        tg22x = ax * _TG22
-        hor = ay < tg22x
-        ver = ay > tg22x + ax * _TG67_EXTRA
+        hor, ver = _sector(xs, ys)
         anti = (xs < 0) != (ys < 0)
         # every load is unconditional, so that the choice compiles to selects, not branches
         l0, l2_, u0, u1, u2 = c0[j], c2[j], p0[j], p1[j], p2[j]
         d0, d1, d2 = n0[j], n1[j], n2[j]
         a = l0 if hor else (u1 if ver else (u2 if anti else u0))
         b = l2_ if hor else (d1 if ver else (d0 if anti else d2))
-        keep[j] = (m > 0) & (m > a) & ((m > b) | ((hor | ver) & (m == b)))
-    for j in range(w):
-        if keep[j]:
-            m = c1[j]
-            v = np.sqrt(np.float64(m)) if l2 else np.float64(m)
-            k = int(v / bin_width)
-            if k >= nbins:
-                k = nbins - 1
-            hist[k] += 1
+        keep = (m > 0) & (m > a) & ((m > b) | ((hor | ver) & (m == b)))
+        v = np.sqrt(np.float64(m)) if l2 else np.float64(m)
+        k = np.int32(min(v / bin_width, last))  # int(v / bin_width), at most nbins - 1
+        bins[j] = k if keep else outside
+    n = 0
+    for j in range(w):  # pack the survivors' bins: always store, advance only on a survivor
+        k = bins[j]
+        bins[n] = k
+        n += k != outside
+    for t in range(n):
+        hist[bins[t]] += 1
 
 
 @kernel(parallel=True)
@@ -408,7 +443,7 @@ def ridge_histogram_u8(src, l2, bin_width, nbins, row_step):
     border), computed on the counted rows only: every ``row_step``-th row."""
     h, w = src.shape
     rows = (h + row_step - 1) // row_step
-    nchunks = max(1, min(rows, 64))
+    nchunks = max(1, min(rows, _HIST_CHUNKS))
     per = (rows + nchunks - 1) // nchunks
     partial = np.zeros((nchunks, nbins), np.int64)
     for c in prange(nchunks):
@@ -417,13 +452,13 @@ def ridge_histogram_u8(src, l2, bin_width, nbins, row_step):
         gys = np.empty((3, w), np.int32)
         vs = np.empty(w + 2, np.int32)
         vd = np.empty(w + 2, np.int32)
-        keep = np.empty(w, np.bool_)
+        bins = np.empty(w, np.int32)
         for r in range(c * per, min((c + 1) * per, rows)):
             i = r * row_step
             for t in range(3):
                 _sobel_row_u8(src, i - 1 + t, l2, vs, vd, gxs[t], gys[t], mags[t])
             _bin_ridges(partial[c], mags[2], mags[1], mags[0], gxs[1], gys[1], l2, bin_width,
-                        nbins, keep)
+                        nbins, bins)
     return partial.sum(axis=0)
 
 
@@ -433,18 +468,18 @@ def ridge_histogram_from_gradients(gx, gy, l2, bin_width, nbins, row_step):
     counted rows only: every ``row_step``-th row."""
     h, w = gx.shape
     rows = (h + row_step - 1) // row_step
-    nchunks = max(1, min(rows, 64))
+    nchunks = max(1, min(rows, _HIST_CHUNKS))
     per = (rows + nchunks - 1) // nchunks
     partial = np.zeros((nchunks, nbins), np.int64)
     for c in prange(nchunks):
         mags = np.empty((3, w + 2), np.float32)
-        keep = np.empty(w, np.bool_)
+        bins = np.empty(w, np.int32)
         for r in range(c * per, min((c + 1) * per, rows)):
             i = r * row_step
             for t in range(3):
                 _mag_row(gx, gy, i - 1 + t, l2, mags[t])
             _bin_ridges(partial[c], mags[2], mags[1], mags[0], gx[i], gy[i], l2, bin_width,
-                        nbins, keep)
+                        nbins, bins)
     return partial.sum(axis=0)
 
 
