@@ -288,12 +288,15 @@ def ridge_histogram(ridge, l2, bin_width, nbins, row_step):
 
 @kernel
 def _sobel_row_u8(src, i, l2, vs, vd, gx, gy, mag):
-    """Sobel of row ``i`` of uint8 ``src`` (replicated border, as ``cv2.Canny``) in int32.
+    """Sobel of row ``i`` of uint8 ``src`` (replicated border, as ``cv2.Canny``) in int16.
 
-    ``gx``, ``gy`` get the derivatives (length W), ``mag[1:-1]`` the magnitude (squared for
-    L2) with zeros at both ends; a row outside the image gives magnitude 0. ``vs``, ``vd``
-    are scratch rows of length W + 2. The values are integers, exactly those of the float32
-    path (:func:`imgtool.filters.sobel` then :func:`_mag_row`): every sum is below 2**24.
+    ``gx``, ``gy`` (int16, length W) get the derivatives, ``mag[1:-1]`` (int32) the
+    magnitude (squared for L2) with zeros at both ends; a row outside the image gives
+    magnitude 0. ``vs``, ``vd`` are int16 scratch rows of length W + 2. Every partial sum
+    and derivative lies within +-1020, so 16-bit lanes (twice as many per vector as int32)
+    hold them exactly; the squares, up to 2 * 1020**2, are made in int32. The values are
+    exactly those of the float32 path (:func:`imgtool.filters.sobel` then
+    :func:`_mag_row`): every sum is below 2**24.
     """
     h, w = src.shape
     mag[0] = 0
@@ -308,10 +311,10 @@ def _sobel_row_u8(src, i, l2, vs, vd, gx, gy, mag):
     vsm = vs[1:]
     vdm = vd[1:]
     for j in range(w):  # vertical pass: [1 2 1] for gx, [-1 0 1] for gy
-        a = np.int32(u[j])
-        c = np.int32(d[j])
-        vsm[j] = a + np.int32(2) * np.int32(m[j]) + c
-        vdm[j] = c - a
+        a = np.int16(u[j])
+        c = np.int16(d[j])
+        vsm[j] = np.int16(np.int16(a + c) + np.int16(np.int16(m[j]) + np.int16(m[j])))
+        vdm[j] = np.int16(c - a)
     vs[0] = vs[1]
     vs[w + 1] = vs[w]
     vd[0] = vd[1]
@@ -321,14 +324,16 @@ def _sobel_row_u8(src, i, l2, vs, vd, gx, gy, mag):
     vd2 = vd[2:]
     mm = mag[1:]
     for j in range(w):  # horizontal pass: [-1 0 1] for gx, [1 2 1] for gy
-        x = vs2[j] - vs[j]
-        y = vd[j] + np.int32(2) * vd1[j] + vd2[j]
+        x = np.int16(vs2[j] - vs[j])
+        y = np.int16(np.int16(vd[j] + vd2[j]) + np.int16(vd1[j] + vd1[j]))
         gx[j] = x
         gy[j] = y
+        x32 = np.int32(x)
+        y32 = np.int32(y)
         if l2:
-            mm[j] = x * x + y * y
+            mm[j] = np.int32(x32 * x32) + np.int32(y32 * y32)
         else:
-            mm[j] = abs(x) + abs(y)
+            mm[j] = np.int32(abs(x32) + abs(y32))
 
 
 @kernel(parallel=True)
@@ -350,10 +355,10 @@ def canny_u8(src, low, high, l2, nblocks):
         base = r0 * w
         top = base
         mags = np.empty((3, w + 2), np.int32)
-        gxs = np.empty((3, w), np.int32)
-        gys = np.empty((3, w), np.int32)
-        vs = np.empty(w + 2, np.int32)
-        vd = np.empty(w + 2, np.int32)
+        gxs = np.empty((3, w), np.int16)
+        gys = np.empty((3, w), np.int16)
+        vs = np.empty(w + 2, np.int16)
+        vd = np.empty(w + 2, np.int16)
         _sobel_row_u8(src, r0 - 1, l2, vs, vd, gxs[0], gys[0], mags[0])
         _sobel_row_u8(src, r0, l2, vs, vd, gxs[1], gys[1], mags[1])
         p, c, n = 0, 1, 2
@@ -448,10 +453,10 @@ def ridge_histogram_u8(src, l2, bin_width, nbins, row_step):
     partial = np.zeros((nchunks, nbins), np.int64)
     for c in prange(nchunks):
         mags = np.empty((3, w + 2), np.int32)
-        gxs = np.empty((3, w), np.int32)
-        gys = np.empty((3, w), np.int32)
-        vs = np.empty(w + 2, np.int32)
-        vd = np.empty(w + 2, np.int32)
+        gxs = np.empty((3, w), np.int16)
+        gys = np.empty((3, w), np.int16)
+        vs = np.empty(w + 2, np.int16)
+        vd = np.empty(w + 2, np.int16)
         bins = np.empty(w, np.int32)
         for r in range(c * per, min((c + 1) * per, rows)):
             i = r * row_step
