@@ -35,6 +35,31 @@ def natural_image(shape=SHAPE, seed=0):
     return np.clip(x / x.max(), 0, 1).astype(np.float32)
 
 
+#: glibc's limit (bytes) from which a block is mapped fresh instead of taken from the heap,
+#: pinned for the timings: 1 GiB, so every output comes back from the heap with its pages
+#: already touched, for imgtool and OpenCV alike (see :func:`_pin_allocator`).
+PINNED_MMAP_THRESHOLD = 1 << 30
+
+
+def _pin_allocator() -> bool:
+    """Pin glibc's mmap and trim limits (``mallopt``) for this process; False if not glibc.
+
+    glibc moves the limit as the process frees memory, so whether a 12 MB output costs
+    about 3000 page faults at first touch depends on what ran before: the same call took
+    16-19% longer in one run than in another (BENCHMARKS.md, edges section). Pinned, the
+    faults are gone for both sides and the run-to-run difference with them.
+    """
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, PINNED_MMAP_THRESHOLD)
+                    and libc.mallopt(m_trim_threshold, PINNED_MMAP_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
+
+
 def _ms(t):
     return f"{t * 1e3:.1f}"
 
@@ -138,6 +163,14 @@ def _cases(u8, f32):
     )
     return cases
 
+
+ALLOCATOR_TEXT = (
+    "Allocator: glibc's limits are pinned (`mallopt` M_MMAP_THRESHOLD and M_TRIM_THRESHOLD "
+    "at 1 GiB) for the whole run, so both sides get their 12 MB outputs back from the heap "
+    "with the pages already touched: glibc otherwise moves the limit as the process frees "
+    "memory, and whether a call pays about 3000 page faults then depends on what ran "
+    "before it (the edges section measures both cases)."
+)
 
 MISS_NOTES_BOX_RATIO = (
     "Box 51x51 vs 3x3: uint8 windows wider than 9 are summed rows first by vectorised prefix "
@@ -273,6 +306,7 @@ def main() -> None:
     from imgtool.kernels._jit import max_threads
 
     all_threads = max_threads()
+    pinned = _pin_allocator()
     f32 = natural_image()
     u8 = np.round(f32 * 255).astype(np.uint8)
 
@@ -331,6 +365,12 @@ def main() -> None:
         ],
         rows,
     )
+    busy = (" The load exceeded the cores: at 2 threads each of imgtool's parallel loops is "
+            "cut into one equal part per thread (Numba's default schedule), so a thread "
+            "waiting for a core holds the call up (where a 2-thread time is above the "
+            "1-thread one, that is what happened), while OpenCV's pool takes the work stripe "
+            "by stripe; the 1-thread ratios are the ones this run can vouch for."
+            if os.getloadavg()[0] > (os.cpu_count() or 1) else "")
     missed_text = ("Targets missed in this run: " + "; ".join(missed) + "."
                    if missed else "Every target met in this run.")
     body = f"""
@@ -344,6 +384,8 @@ scikit-image: one run at all threads (scipy is single-threaded), against imgtool
 all threads. scikit-image's Sobel is its normalised magnitude, its Laplacian the
 8-neighbour-ish `ksize=3` one: comparable work, shown for scale.
 
+{ALLOCATOR_TEXT if pinned else "glibc's allocator could not be pinned here (not glibc)."}
+
 {table}
 
 {missed_text}
@@ -353,7 +395,7 @@ Box cost vs window size (1 thread): imgtool 51x51 / 3x3 = {b51 / b3:.2f}
 101x101 / 11x11 = {b101 / b11:.2f}.
 
 Load average (1 min) before / after the run: {load0} / {_report.load_average()} (other work
-on the cores: the paired ratios are the figures to read, the minimum times are noisier).
+on the cores: the paired ratios are the figures to read, the minimum times are noisier).{busy}
 
 {chr(10).join("- " + n for n in notes)}
 

@@ -376,6 +376,20 @@ def test_canny_on_uint8_equals_canny_on_its_gradients(name, nblocks):
         assert np.array_equal(expected > 0, reference_canny(img, low, high, l2))
 
 
+@pytest.mark.parametrize("low, high", [(23.125, 46.25), (0.3, 0.7), (7.9, 7.9), (1e5, 1e6)])
+@pytest.mark.parametrize("l2", [True, False])
+def test_canny_on_uint8_with_fractional_and_huge_thresholds(low, high, l2):
+    # the uint8 kernel compares its integer magnitudes with floor(threshold), capped to
+    # int32; the float kernel compares floats with the thresholds themselves
+    img = IMAGES["synthetic_noisy"]
+    gx, gy = filters.sobel(img, border="replicate")
+    lo, hi = (low * low, high * high) if l2 else (low, high)
+    expected = k.canny_from_gradients(gx, gy, lo, hi, l2, 3)
+    assert np.array_equal(k.canny_u8(img, lo, hi, l2, 3), expected)
+    if high < 1e5:
+        assert np.array_equal(expected, cv2.Canny(img, low, high, L2gradient=l2))
+
+
 def test_detect_edges_defaults_and_fixed_thresholds():
     img = IMAGES["camera"]
     edges, info = detect_edges(img)

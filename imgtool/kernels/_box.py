@@ -121,6 +121,50 @@ def _running_sums(col, enter, sums, dif, channels, width, win):
             o3[x] = s3
 
 
+@kernel(inline="always")
+def _first_column_sums(src, rowidx, y0, ry, cv, mid):
+    """``mid`` (zeros) += the ``2 ry + 1`` source rows of output row ``y0``, in ``mid``'s
+    dtype (wrapping for uint16, where the true sums fit); ``cv`` (of that dtype) stands for
+    a row beyond a constant border."""
+    acc_t = mid.dtype.type
+    wc = mid.size
+    outside = acc_t(0)
+    for t in range(2 * ry + 1):
+        i = rowidx[y0 + t]
+        if i < 0:
+            outside = acc_t(outside + cv)
+        else:
+            s = src[i]
+            for j in range(wc):
+                mid[j] = acc_t(mid[j] + acc_t(s[j]))
+    if outside != 0:
+        for j in range(wc):
+            mid[j] = acc_t(mid[j] + outside)
+
+
+@kernel(inline="always")
+def _move_column_sums(src, a, d, cv, mid):
+    """Move the column sums ``mid`` down one row: add source row ``a`` (entering), subtract
+    row ``d`` (leaving); ``-1`` is a row beyond a constant border (value ``cv``). Every sum
+    is cast back to ``mid``'s dtype, so the loops run in its lanes (Numba types
+    ``int32 + int32`` and ``uint16 - uint16`` as int64)."""
+    acc_t = mid.dtype.type
+    wc = mid.size
+    if a >= 0 and d >= 0:
+        sa = src[a]
+        sd = src[d]
+        for j in range(wc):
+            mid[j] = acc_t(mid[j] + acc_t(acc_t(sa[j]) - acc_t(sd[j])))
+    elif a >= 0:
+        sa = src[a]
+        for j in range(wc):
+            mid[j] = acc_t(mid[j] + acc_t(acc_t(sa[j]) - cv))
+    elif d >= 0:
+        sd = src[d]
+        for j in range(wc):
+            mid[j] = acc_t(mid[j] + acc_t(cv - acc_t(sd[j])))
+
+
 @kernel(parallel=True)
 def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32, nblocks, out):
     """Mean of every ``(2ry+1) x (2rx+1)`` window of ``src`` (H, W * channels) into ``out``.
@@ -154,35 +198,10 @@ def box_sum_mean(src, channels, ry, rx, rowidx, colidx, cval, acc_proto, use_f32
         dif = np.empty(wc, acc_proto.dtype)
         mid = col[off : off + wc]  # views indexed from 0: no negative-index wraparound code
         enter = col[2 * off + channels :]
-        outside = acc_t(0)
-        for t in range(2 * ry + 1):
-            i = rowidx[y0 + t]
-            if i < 0:
-                outside += cv
-            else:
-                s = src[i]
-                for j in range(wc):
-                    mid[j] = acc_t(mid[j] + acc_t(s[j]))
-        if outside != 0:
-            for j in range(wc):
-                mid[j] = acc_t(mid[j] + outside)
+        _first_column_sums(src, rowidx, y0, ry, cv, mid)
         for y in range(y0, y1):
             if y > y0:
-                a = rowidx[y + 2 * ry]  # entering row
-                d = rowidx[y - 1]  # leaving row
-                if a >= 0 and d >= 0:
-                    sa = src[a]
-                    sd = src[d]
-                    for j in range(wc):
-                        mid[j] = acc_t(mid[j] + acc_t(acc_t(sa[j]) - acc_t(sd[j])))
-                elif a >= 0:
-                    sa = src[a]
-                    for j in range(wc):
-                        mid[j] = acc_t(mid[j] + acc_t(acc_t(sa[j]) - cv))
-                elif d >= 0:
-                    sd = src[d]
-                    for j in range(wc):
-                        mid[j] = acc_t(mid[j] + acc_t(cv - acc_t(sd[j])))
+                _move_column_sums(src, rowidx[y + 2 * ry], rowidx[y - 1], cv, mid)
             fill_row_border(col, rx, channels, colidx, cv * (2 * ry + 1))
             row = out[y]
             if rx == 1 and is_int and use_f32:
@@ -255,35 +274,10 @@ def box_small_u8(src, channels, ry, rx, rowidx, colidx, cval, magic, shift, nblo
         scale = np.empty(wc, np.uint16)
         scale[:] = np.uint16(1 << (16 - shift))
         mid = col[off : off + wc]  # views indexed from 0: no negative-index wraparound code
-        outside = np.uint16(0)
-        for t in range(2 * ry + 1):
-            i = rowidx[y0 + t]
-            if i < 0:
-                outside = np.uint16(outside + cv)
-            else:
-                s = src[i]
-                for j in range(wc):
-                    mid[j] = np.uint16(mid[j] + np.uint16(s[j]))
-        if outside != 0:
-            for j in range(wc):
-                mid[j] = np.uint16(mid[j] + outside)
+        _first_column_sums(src, rowidx, y0, ry, cv, mid)
         for y in range(y0, y1):
             if y > y0:
-                a = rowidx[y + 2 * ry]  # entering row
-                d = rowidx[y - 1]  # leaving row
-                if a >= 0 and d >= 0:
-                    sa = src[a]
-                    sd = src[d]
-                    for j in range(wc):
-                        mid[j] = np.uint16(mid[j] + np.uint16(np.uint16(sa[j]) - np.uint16(sd[j])))
-                elif a >= 0:
-                    sa = src[a]
-                    for j in range(wc):
-                        mid[j] = np.uint16(mid[j] + np.uint16(np.uint16(sa[j]) - cv))
-                elif d >= 0:
-                    sd = src[d]
-                    for j in range(wc):
-                        mid[j] = np.uint16(mid[j] + np.uint16(cv - np.uint16(sd[j])))
+                _move_column_sums(src, rowidx[y + 2 * ry], rowidx[y - 1], cv, mid)
             fill_row_border(col, rx, channels, colidx, edge)
             _small_row_means(col, channels, rx, half, mul, scale, out[y])
     return out
