@@ -124,3 +124,13 @@ def test_phone_over_a_corner_gives_way_to_the_page():
     result = detect(img)
     assert result.found
     assert _iou(page, result.corners) >= 0.95
+
+
+@pytest.mark.parametrize("seed", [0, 23])
+def test_underexposed_photo_is_searched_brightened(seed):
+    """The same generated photo at half the exposure: the boundary tests work in grey levels,
+    so without brightening the copy searched the page's fainter sides were lost."""
+    photo = render_photo(seed, size=(1200, 900))
+    result = detect(cv2.convertScaleAbs(photo.image, alpha=0.5))
+    assert result.found
+    assert _iou(photo.corners, result.corners) >= 0.95
