@@ -45,8 +45,8 @@ HOUGH_MAX_GAP = 10
 #: one line.
 MERGE_ANGLE, MERGE_DISTANCE = 2.0, 4.0
 #: The longest lines (summed length of their segments) whose boundary share is measured, and
-#: the heaviest of those kept (length times boundary share): 30, not 20, found more top
-#: sheets on a busy desk (clutter 0.814 -> 0.824 on seeds 0-29, 0.747 -> 0.758 on 100-139);
+#: the heaviest of those kept (length times boundary share): 30, not 20, found more
+#: pages on a busy desk (clutter 0.814 -> 0.824 on seeds 0-29, 0.747 -> 0.758 on 100-139);
 #: 40 lost as many as it found.
 LINES_MEASURED = 120
 LINES_KEPT = 30
