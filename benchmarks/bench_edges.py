@@ -262,10 +262,10 @@ def speed() -> str:
                   f"{r[2] / r[1]:.0f}x {'met' if r[2] / r[1] >= 10 else 'missed'}",
                   f"{r[3]:.2f} / {r[4]:.2f}", f"{r[5]:.1f}%"] for r in sk_rows])
         + f"\n\nLoad average at the end of the run: {load_average()}."
-        + (" The load exceeded the cores: at 2 threads each of imgtool's parallel loops is "
-           "cut into one equal part per thread (Numba's default schedule), so a thread "
-           "waiting for a core holds the call up, where OpenCV's pool takes the work stripe "
-           "by stripe; the 1-thread ratios are the ones this run can vouch for."
+        + (" The load exceeded the cores: other programs held part of the second core, so "
+           "the 2-thread times say more about them than about either library (compare "
+           "each side's 1- and 2-thread times); the 1-thread ratios are the ones this "
+           "run can vouch for."
            if os.getloadavg()[0] > (os.cpu_count() or 1) else "")
         + "\n\n"
         + ("Targets missed in this run: " + "; ".join(missed) + "." if missed

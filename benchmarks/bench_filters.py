@@ -365,11 +365,10 @@ def main() -> None:
         ],
         rows,
     )
-    busy = (" The load exceeded the cores: at 2 threads each of imgtool's parallel loops is "
-            "cut into one equal part per thread (Numba's default schedule), so a thread "
-            "waiting for a core holds the call up (where a 2-thread time is above the "
-            "1-thread one, that is what happened), while OpenCV's pool takes the work stripe "
-            "by stripe; the 1-thread ratios are the ones this run can vouch for."
+    busy = (" The load exceeded the cores: other programs held part of the second core, so "
+            "the 2-thread times say more about them than about either library (compare "
+            "each side's 1- and 2-thread times); the 1-thread ratios are the ones this "
+            "run can vouch for."
             if os.getloadavg()[0] > (os.cpu_count() or 1) else "")
     missed_text = ("Targets missed in this run: " + "; ".join(missed) + "."
                    if missed else "Every target met in this run.")
