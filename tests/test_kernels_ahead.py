@@ -5,7 +5,6 @@ build is out of date. ``make test`` builds them first (``make ahead``)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -242,22 +241,3 @@ def test_all_cores_means_the_cores_this_process_may_use():
                           env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["1", "1"]
-
-
-@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("active", "active")])
-def test_numba_threads_sleep_when_idle_unless_the_environment_says(given, expected):
-    """Numba's OpenMP threads wait passively (spinning threads take the cores a late thread or
-    another program needs); an OMP_WAIT_POLICY the user set is kept."""
-    script = ("import os\n"
-              "import numpy as np\n"
-              "from imgtool import filters\n"
-              "filters.gaussian(np.ones((64, 64), np.float32), 1.0)\n"  # a JIT kernel
-              "import numba\n"
-              "print(os.environ['OMP_WAIT_POLICY'], numba.get_num_threads() >= 1)\n")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    if given is not None:
-        env["OMP_WAIT_POLICY"] = given
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == [expected, "True"]

@@ -12,16 +12,6 @@ import sys
 import threading
 from contextlib import contextmanager
 
-#: OpenMP's wait policy for the threads of Numba's pool (its "omp" layer), unless the
-#: environment has ``OMP_WAIT_POLICY``: a thread that ends its part of a parallel loop early
-#: sleeps instead of spinning. Spinning threads take the core that a late thread, or another
-#: program, needs. Measured on the 2-core benchmark machine with other programs running (load
-#: about 3), ``detect_edges`` on a 12-megapixel document photo at 2 threads: 48-55 ms with
-#: libgomp's default (spin, then sleep; 1.39-1.44x OpenCV in paired runs), 33.5-33.8 ms
-#: sleeping (0.90-0.91x), 17.5 or 52-54 ms always spinning (by luck); 33 ms at 1 thread.
-#: Sleeping threads gain nothing from the second core at that load, and cost a wake-up
-#: (microseconds) per parallel loop on an idle machine, which we could not measure here.
-OMP_WAIT_POLICY = "PASSIVE"
 #: The thread count asked for by :func:`set_threads` while Numba was not loaded.
 _requested: int | None = None
 #: Per calling thread: the limit of an :func:`at_most_threads` block entered before Numba loaded.
@@ -78,7 +68,6 @@ def set_threads(n: int | None) -> int:
     _requested = n  # also when Numba is loaded: the first kernel hands the latest one over
     numba = _loaded()
     if numba is not None:
-        _wait_policy()
         numba.set_num_threads(n)
     return n
 
@@ -87,27 +76,15 @@ def threads() -> int:
     """How many threads parallel kernels called from this thread use now."""
     numba = _loaded()
     if numba is not None:
-        _wait_policy()
         return numba.get_num_threads()
     limit = getattr(_local, "limit", None)
     n = _requested if _requested is not None else max_threads()
     return n if limit is None else min(n, limit)
 
 
-def _wait_policy():
-    """``OMP_WAIT_POLICY`` = :data:`OMP_WAIT_POLICY` unless the environment has one. Called
-    before every call that may start Numba's threads (the OpenMP runtime reads it then,
-    once per process): the first kernel made, :func:`set_threads`, :func:`threads`,
-    :func:`at_most_threads`.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
-
-
 def _hand_over(numba):
-    """When the first kernel is made: OpenMP's wait policy (:func:`_wait_policy`), then hand
-    Numba the thread count asked for before, and the limit of an :func:`at_most_threads`
-    block this thread is in."""
-    _wait_policy()
+    """When the first kernel is made: hand Numba the thread count asked for before, and the
+    limit of an :func:`at_most_threads` block this thread is in."""
     top = numba.config.NUMBA_NUM_THREADS
     if _requested is not None:
         numba.set_num_threads(max(1, min(_requested, top)))
@@ -131,7 +108,6 @@ def at_most_threads(n: int):
                 _loaded().set_num_threads(
                     _requested if _requested is not None else max_threads())
         return
-    _wait_policy()
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(n, before)))
     try:
