@@ -133,15 +133,7 @@ def _completed(lines: np.ndarray, w: int, h: int, planes) -> list[Candidate]:
     show no line at all): the best :data:`COMPLETED_KEPT` by the three sides' support, each
     at least :data:`COMPLETED_SUPPORT` (source ``sides-3``; snapping finds the fourth)."""
     n = len(lines)
-    theta = np.radians(lines[:, 0])
-    a_, b_ = -np.sin(theta), np.cos(theta)
-    rho = lines[:, 1]
-    det = a_[:, None] * b_[None, :] - a_[None, :] * b_[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        meet = np.stack([(b_[None, :] * rho[:, None] - b_[:, None] * rho[None, :]) / det,
-                         (a_[:, None] * rho[None, :] - a_[None, :] * rho[:, None]) / det], -1)
-    diff = np.abs(lines[:, None, 0] - lines[None, :, 0]) % 180
-    diff = np.minimum(diff, 180 - diff)
+    meet, diff = _meetings(lines)
     i, j = np.triu_indices(n, 1)
     keep = diff[i, j] <= OPPOSITE_MAX
     a, c = np.repeat(i[keep], n), np.repeat(j[keep], n)
@@ -275,14 +267,9 @@ def _along(theta: float, seg) -> tuple[float, float]:
     return c * seg[0] + s * seg[1], c * seg[2] + s * seg[3]
 
 
-def _closed_quads(lines: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every plausible page closed from four of the lines: (K, 4, 2) clockwise quads and
-    (K, 4) the line of each side (side i from corner i to i + 1).
-
-    Two pairs of nearly opposite lines (:data:`OPPOSITE_MAX`) whose lines cross at corners of
-    :data:`CORNER_RANGE`, convex, of at least :data:`MIN_SHARE` of the photo, every corner in
-    it or a tenth of it outside."""
-    n = len(lines)
+def _meetings(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every two of the lines (as :func:`_lines` gives them): where they meet, (n, n, 2)
+    (inf or nan for parallel ones), and the angle between them, (n, n) degrees 0..90."""
     theta = np.radians(lines[:, 0])
     a, b = -np.sin(theta), np.cos(theta)  # the normals; a line is a x + b y = rho
     rho = lines[:, 1]
@@ -291,7 +278,18 @@ def _closed_quads(lines: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.nda
         meet = np.stack([(b[None, :] * rho[:, None] - b[:, None] * rho[None, :]) / det,
                          (a[:, None] * rho[None, :] - a[None, :] * rho[:, None]) / det], -1)
     diff = np.abs(lines[:, None, 0] - lines[None, :, 0]) % 180
-    diff = np.minimum(diff, 180 - diff)
+    return meet, np.minimum(diff, 180 - diff)
+
+
+def _closed_quads(lines: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every plausible page closed from four of the lines: (K, 4, 2) clockwise quads and
+    (K, 4) the line of each side (side i from corner i to i + 1).
+
+    Two pairs of nearly opposite lines (:data:`OPPOSITE_MAX`) whose lines cross at corners of
+    :data:`CORNER_RANGE`, convex, of at least :data:`MIN_SHARE` of the photo, every corner in
+    it or a tenth of it outside."""
+    n = len(lines)
+    meet, diff = _meetings(lines)
     i, j = np.triu_indices(n, 1)
     keep = diff[i, j] <= OPPOSITE_MAX
     pairs = np.column_stack([i[keep], j[keep]])
