@@ -48,6 +48,7 @@ from imgtool.scan.candidates import (
     mask_candidates,
     tint_masks,
 )
+from imgtool.scan.median import quantiles
 from imgtool.scan.quad import (
     order_corners,
 )
@@ -232,8 +233,6 @@ def downscale(image: np.ndarray) -> tuple[np.ndarray, float]:
 def brightened(small: np.ndarray) -> np.ndarray:
     """The detection-scale copy, scaled up if it is underexposed (:data:`UNDEREXPOSED`); as
     it is otherwise."""
-    from imgtool.scan.median import quantiles
-
     gray = cv2.cvtColor(small[::2, ::2], cv2.COLOR_BGR2GRAY)
     (top,) = quantiles(gray.astype(np.float32), (EXPOSED_QUANTILE / 100,))
     if top >= UNDEREXPOSED:
