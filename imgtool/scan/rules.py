@@ -162,7 +162,7 @@ def page_not_winner(ranked: list[Candidate], candidates: list[Candidate], gray: 
     desk top with the page on it (:func:`_page_on_desk_top`, its inside searched on its own
     with :func:`~imgtool.scan.candidates.inner_candidates`), or a piece of the page cut off
     by a pen across it (:func:`_whole_of_piece`; not after a clear first stage, which has no
-    paper past its sides)."""
+    paper past its sides), or an object lying partly over the page (:func:`object_on_page`)."""
     if not ranked:
         return ranked
     if _desk_top_like(ranked[0].quad, planes):
