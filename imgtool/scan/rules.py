@@ -43,10 +43,9 @@ from imgtool.scan.support import (
     CHROMA_GAIN,
     CONTRAST_STEP,
     PAGELIKE_SHARE,
-    SIDE_SAMPLES,
     beyond_corners,
     boundary_support,
-    side_stats,
+    quad_stats,
 )
 
 # --- tuning ----------------------------------------------------------------------------------
@@ -208,8 +207,7 @@ def _lighter_on_the_whole(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad's inside is lighter than its outside by more than CONTRAST_STEP on
     the whole (the sides' steps weighted by how much of each is a boundary: paper, with a
     corner under something)."""
-    stats = np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, SIDE_SAMPLES)
-                      for i in range(4)])
+    stats = quad_stats(quad, planes)
     if stats[:, 0].sum() <= 0:
         return False
     return bool(np.average(stats[:, 2] - stats[:, 3], weights=stats[:, 0]) > CONTRAST_STEP)
@@ -244,8 +242,7 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     for c in snap_and_score(inner, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
-        stats = np.array([side_stats(c.quad[i], c.quad[(i + 1) % 4], planes, SIDE_SAMPLES)
-                          for i in range(4)])
+        stats = quad_stats(c.quad, planes)
         real, inside, outside = stats[:, 0], stats[:, 2], stats[:, 3]
         if not (real.mean() >= CONTAINER_SUPPORT and real.min() >= REAL_SIDE
                 and (inside - outside > CONTRAST_STEP).all()):
@@ -260,8 +257,7 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
 def _brighter_all_round(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad's inside is brighter than its outside along each side by more than
     CONTRAST_STEP (paper on a desk top; not print on paper)."""
-    stats = np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, SIDE_SAMPLES)
-                      for i in range(4)])
+    stats = quad_stats(quad, planes)
     return bool((stats[:, 2] - stats[:, 3] > CONTRAST_STEP).all())
 
 
@@ -369,7 +365,7 @@ def paper_beyond(quad: np.ndarray, planes: np.ndarray) -> bool:
         return False
     gray = planes[0]
     h, w = gray.shape
-    stats = np.array([side_stats(p0, p1, planes, SIDE_SAMPLES) for p0, p1, _ in sides])
+    stats = quad_stats(quad, planes)
     inside, background = float(median(stats[:, 2])), float(median(stats[:, 3]))
     sign = 1.0 if inside >= background else -1.0
     t = np.linspace(0.15, 0.85, 24)

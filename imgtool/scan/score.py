@@ -34,10 +34,9 @@ from imgtool.scan.quad import (
 from imgtool.scan.support import (
     CHROMA_GAIN,
     CONTRAST_STEP,
-    SIDE_SAMPLES,
     beyond_corners,
     boundary_support,
-    side_stats,
+    quad_stats,
     side_support_many,
 )
 
@@ -210,8 +209,7 @@ def clear_page(best: Candidate, planes: np.ndarray) -> bool:
     the same page (IoU within 0.0013 of it after refinement, either way)."""
     if best.score < MIN_SCORE or not best.support or min(best.support) < CLEAR_SUPPORT:
         return False
-    stats = np.array([side_stats(best.quad[i], best.quad[(i + 1) % 4], planes, SIDE_SAMPLES)
-                      for i in range(4)])
+    stats = quad_stats(best.quad, planes)
     real, inside, outside = stats[:, 0], stats[:, 2], stats[:, 3]
     return bool((real >= CLEAR_SUPPORT).all() and (inside - outside > CONTRAST_STEP).all()
                 and (beyond_corners(best.quad, planes) <= BEYOND_FREE).all())

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from imgtool.scan.candidates import Candidate
-from imgtool.scan.support import SHIFTED_SAMPLES, side_stats, side_support_many
+from imgtool.scan.support import SHIFTED_SAMPLES, quad_stats, side_support_many
 
 #: Hough on the edge map: votes, least segment length (share of the short side, as a divisor)
 #: and largest gap bridged (pixels). Shorter than the frame-side lines of
@@ -162,8 +162,7 @@ def _lighter_inside(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad is lighter inside its boundary than outside, over its four sides
     (paper on a desk; a phone's screen, a mouse pad or a dark cover are darker than what
     lies around them)."""
-    stats = np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, SHIFTED_SAMPLES)
-                      for i in range(4)])
+    stats = quad_stats(quad, planes, SHIFTED_SAMPLES)
     hits = stats[:, 0]
     if hits.sum() <= 0:
         return False

@@ -69,8 +69,7 @@ def boundary_support(quad: np.ndarray, planes: np.ndarray, samples: int = SIDE_S
     grey just inside it is page rather than background, judged by the grey either side of the
     quad's real boundaries (a frame side across the desk is not the page leaving the photo).
     """
-    stats = np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, samples)
-                      for i in range(4)])
+    stats = quad_stats(quad, planes, samples)
     real, frame = stats[:, 0].copy(), stats[:, 1].copy()
     hits = real > 0
     if not hits.any():
@@ -89,6 +88,12 @@ def boundary_support(quad: np.ndarray, planes: np.ndarray, samples: int = SIDE_S
         frame[i] = _page_along_frame(quad[i], quad[(i + 1) % 4], planes, samples, page,
                                      background)
     return real, frame
+
+
+def quad_stats(quad: np.ndarray, planes: np.ndarray, samples: int = SIDE_SAMPLES) -> np.ndarray:
+    """(4, 4): :func:`side_stats` of each side of a clockwise quad (side i from corner i to
+    corner i + 1)."""
+    return np.array([side_stats(quad[i], quad[(i + 1) % 4], planes, samples) for i in range(4)])
 
 
 def side_stats(p0, p1, planes, samples: int) -> np.ndarray:
