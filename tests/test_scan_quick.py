@@ -80,3 +80,27 @@ def test_faint_edge_map_holds_the_automatic_one():
             faint = edge_map(crop, 0.4)
             assert (faint == edge_map(crop, 0.4, found)).all()
             assert faint[edges > 0].all() and (faint > 0).sum() > (edges > 0).sum()
+
+
+def test_each_generator_has_its_best_two_snapped():
+    # past the best SNAP_CANDIDATES, each generator's best SNAP_PER_GENERATOR are snapped (a
+    # colour mask can hold the page and another region; the page's rough outline may rank
+    # second); a generator's third is not, and small quads are counted apart
+    from imgtool.scan.candidates import Candidate
+
+    planes = np.zeros((3, 750, 1000), np.float32)
+    quad = PAGE / 2 + 100
+
+    def cands(source, scores):
+        return [Candidate(quad.copy(), source, s) for s in scores]
+
+    top = cands("edges", np.linspace(0.9, 0.8, score.SNAP_CANDIDATES))
+    tint = cands("tint-b", [0.5, 0.3, 0.2])
+    cut = cands("tint-a-cut", [0.45]) + cands("faint-cut", [0.4, 0.1])
+    zero = cands("lines", [0.0])
+    kept = score.worth_snapping(top + tint[::-1] + cut + zero, planes)
+    assert kept[:len(top)] == top
+    assert [c.score for c in kept if c.source == "tint-b"] == [0.5, 0.3]
+    assert [c.source for c in kept if c.source.endswith("-cut")] == ["tint-a-cut", "faint-cut"]
+    assert [c.source for c in kept if c.source == "edges"] == ["edges"] * len(top)
+    assert not any(c.score == 0 for c in kept)

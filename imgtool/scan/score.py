@@ -67,6 +67,10 @@ ANGLE_COST_SPAN = 35
 ANGLE_COST = 0.3
 #: How many candidates are snapped to the edges and scored in full (snapping is the cost).
 SNAP_CANDIDATES = 10
+#: Past those, each generator's best this many are snapped too: one mask or edge map can hold
+#: more than one page-like region (a stack of sheets beside a mug's blob in the same colour
+#: plane), and before snapping a rough outline of the page can rank below another region's.
+SNAP_PER_GENERATOR = 2
 #: A first-stage winner is final when each of its sides is at least this share of real
 #: boundary (the frame's part credit not counted), with the page brighter than what lies
 #: outside on every side.
@@ -137,9 +141,9 @@ def best_prescored(candidates: list[Candidate], k: int) -> list[Candidate]:
 
 
 def worth_snapping(candidates: list[Candidate], planes: np.ndarray) -> list[Candidate]:
-    """The best :data:`SNAP_CANDIDATES` by prescore, and each generator's best (the quads
-    with a restored corner, ``*-cut``, count as one generator); small ones
-    (:data:`SMALL_PAGE`) apart: the best :data:`SMALL_SNAP` of them."""
+    """The best :data:`SNAP_CANDIDATES` by prescore, and each generator's best
+    :data:`SNAP_PER_GENERATOR` (the quads with a restored corner, ``*-cut``, count as one
+    generator); small ones (:data:`SMALL_PAGE`) apart: the best :data:`SMALL_SNAP` of them."""
     def generator(c):
         return "cut" if c.source.endswith("-cut") else c.source
 
@@ -148,7 +152,7 @@ def worth_snapping(candidates: list[Candidate], planes: np.ndarray) -> list[Cand
     ranked = [c for c in ranked if not is_small(c.quad, planes)]
     keep = ranked[:SNAP_CANDIDATES]
     for c in ranked[SNAP_CANDIDATES:]:
-        if all(generator(k) != generator(c) for k in keep):
+        if sum(generator(k) == generator(c) for k in keep) < SNAP_PER_GENERATOR:
             keep.append(c)
     return keep + small[:SMALL_SNAP]
 
