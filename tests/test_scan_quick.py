@@ -85,7 +85,7 @@ def test_faint_edge_map_holds_the_automatic_one():
 def test_each_generator_has_its_best_two_snapped():
     # past the best SNAP_CANDIDATES, each generator's best SNAP_PER_GENERATOR are snapped (a
     # colour mask can hold the page and another region; the page's rough outline may rank
-    # second); a generator's third is not, and small quads are counted apart
+    # second); a generator's third is not, and the restored-corner quads count as one
     from imgtool.scan.candidates import Candidate
 
     planes = np.zeros((3, 750, 1000), np.float32)
