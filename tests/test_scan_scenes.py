@@ -134,27 +134,3 @@ def test_underexposed_photo_is_searched_brightened(seed):
     result = detect(cv2.convertScaleAbs(photo.image, alpha=0.5))
     assert result.found
     assert _iou(photo.corners, result.corners) >= 0.95
-
-
-def test_page_lit_from_one_side_is_no_desk_top():
-    """A white page on a dark desk, lit from its left (its lightest paper along that side):
-    its brightest 3% stand well over its median as a page on a desk top would, but they
-    run up to its side, so it is not searched for a page on it; a light grey desk top with
-    the page lying clear of its sides still is."""
-    from imgtool.scan.rules import _desk_top_like
-    from imgtool.scan.support import evidence_planes
-
-    img = np.full((600, 800, 3), 45, np.uint8)
-    page = np.array([[200, 100], [600, 110], [590, 520], [210, 510]], np.int32)
-    mask = np.zeros(img.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, page, 1)
-    lit = np.linspace(245, 185, 800)[None, :].repeat(600, 0)  # lit from the left
-    img[mask > 0] = lit[mask > 0, None].astype(np.uint8)
-    _text_lines(img, (225, 130, 570, 490), np.random.default_rng(2))
-    img = cv2.GaussianBlur(img, (0, 0), 1.0)
-    assert not _desk_top_like(page.astype(np.float64), evidence_planes(img))
-
-    desk = np.array([[80, 60], [720, 40], [760, 560], [40, 540]], np.int32)
-    top = np.array([[330, 200], [480, 190], [495, 400], [340, 410]], np.int32)
-    photo = _paper_on(desk, (196, 198, 200), top, (345, 215, 475, 390))
-    assert _desk_top_like(desk.astype(np.float64), evidence_planes(photo))

@@ -76,8 +76,7 @@ DESK_TOP_TRIES = 3
 #: A desk top is looked at for a page on it only if a lighter part shows inside it: the grey
 #: at this quantile is more than CONTRAST_STEP over the median (a page on a desk top covers
 #: more than 3% of it, the print on it less than half; on a page alone the paper is the
-#: lightest and the majority), and that lighter part keeps clear of the sides (a page lit
-#: from one side is lightest along it).
+#: lightest and the majority).
 DESK_TOP_PAGE_QUANTILE = 0.97
 #: A piece of the page gives way to the whole (:func:`_whole_of_piece`): a pen across the page,
 #: or a printed rule, cuts it into pieces whose sides are all boundaries. The whole is at least
@@ -349,18 +348,11 @@ def _desk_top_like(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad could be a light, neutral desk top with a page on it: not small,
     neutral (:data:`DESK_TOP_CHROMA`), and with a lighter part (the page; paper is the
     lightest of a page's own inside, its print darker): the grey at the quantile
-    :data:`DESK_TOP_PAGE_QUANTILE` more than :data:`CONTRAST_STEP` over the median; and that
-    lighter part away from its sides: just inside each side, where it is a boundary, the
-    grey is more than :data:`CONTRAST_STEP` under it (the desk top's own margin round the
-    page; on a page alone, lit from one side, the lightest paper runs up to that side)."""
+    :data:`DESK_TOP_PAGE_QUANTILE` more than :data:`CONTRAST_STEP` over the median."""
     if is_small(quad, planes):
         return False
     grey, chroma = _region_grey_chroma(quad, None, planes, DESK_TOP_PAGE_QUANTILE)
-    if chroma > DESK_TOP_CHROMA or grey[1] - grey[0] <= CONTRAST_STEP:
-        return False
-    stats = quad_stats(quad, planes)
-    rim = stats[stats[:, 0] > 0, 2]  # the mean grey just inside each side's boundary points
-    return bool(rim.size == 0 or rim.max() < grey[1] - CONTRAST_STEP)
+    return chroma <= DESK_TOP_CHROMA and grey[1] - grey[0] > CONTRAST_STEP
 
 
 def paper_beyond(quad: np.ndarray, planes: np.ndarray) -> bool:
