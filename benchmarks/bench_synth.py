@@ -15,6 +15,9 @@ from benchmarks._report import table, write_section
 
 SEEDS = range(1000, 1240)  # 240 photos of the plain class (the set measured since the start)
 SCENE_SEEDS = range(0, 30)  # per class of scene that a real desk brings (150 photos)
+# The seeds above were looked at while the scanner was tuned, class by class. These were
+# not (nor are they in a test): the per-class figures a new photo of that class can expect.
+HELD_OUT_SEEDS = range(700, 760)
 SIZE = (1200, 900)
 
 
@@ -86,6 +89,14 @@ def main() -> None:
     plain_time = time.perf_counter() - start
     classes = {scene: [measure(seed, scene) for seed in SCENE_SEEDS] for scene in SCENES[1:]}
     scene_time = time.perf_counter() - start - plain_time
+    held_out = {scene: [measure(seed, scene) for seed in HELD_OUT_SEEDS] for scene in SCENES}
+    held_time = time.perf_counter() - start - plain_time - scene_time
+    held_rows = [_row(scene, sel) for scene, sel in held_out.items()]
+    held_all = [r for sel in held_out.values() for r in sel]
+    held_rows.append(_row("all six classes", held_all))
+    held_class = {scene: np.mean([r["iou"] for r in sel]) for scene, sel in held_out.items()}
+    held_failing = [s for s, v in held_class.items() if v < 0.98]
+    held_mean = float(np.mean([r["iou"] for r in held_all]))
     ious = np.array([r["iou"] for r in records])
     rows = []
     for key in ("kind", "background"):
@@ -159,6 +170,15 @@ def main() -> None:
         + table(["class", "n", "mean IoU", "IoU >= 0.9", "min IoU", "below 0.9"], scene_rows)
         + f"\n\nMean over the five new classes {scene_ious.mean():.4f}; target per class "
         ">= 0.98: " + ("met." if not failing else f"missed by {', '.join(failing)}.")
+        + "\n\n**Per class, on seeds never used while tuning.** The seeds above have been "
+        "looked at, photo by photo, while the scanner was developed; a rule fitted to them "
+        "need not carry. These "
+        f"{len(HELD_OUT_SEEDS)} seeds per class ({HELD_OUT_SEEDS.start}-{HELD_OUT_SEEDS.stop - 1},"
+        " in no test) were not, and are what a new photo of each class can expect:\n\n"
+        + table(["class", "n", "mean IoU", "IoU >= 0.9", "min IoU", "below 0.9"], held_rows)
+        + f"\n\nOn these seeds: mean over the six classes {held_mean:.4f} (target >= 0.99: "
+        + ("met" if held_mean >= 0.99 else "missed") + "); target per class >= 0.98: "
+        + ("met." if not held_failing else f"missed by {', '.join(held_failing)}.")
         + "\n\n**Aspect-ratio error of the output** (target: median <= 1%, max <= 3% for "
         "tilts up to 45 degrees, pages in view; the first rows on the plain set):\n\n"
         + table(["method", "median error", "max error"], aspect_rows)
@@ -177,7 +197,8 @@ def main() -> None:
         + ("the target max <= 3% is met." if exif.max() <= 0.03 else
            "the target max <= 3% is NOT met.")
         + f"\n\nRun time: {plain_time:.0f} s for the plain set, {scene_time:.0f} s for the "
-        f"classes (rendering and detection, {os.cpu_count()} cores, shared with other work "
+        f"classes, {held_time:.0f} s for the held-out seeds (rendering and detection, "
+        f"{os.cpu_count()} cores, shared with other work "
         "while measured)."
     )
     write_section("synth", "Scanner on generated photos", body)
