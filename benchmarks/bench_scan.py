@@ -268,6 +268,8 @@ def speed() -> str:
 #: Generated photos the confidence is measured on: seeds per scene class, and plain seeds.
 CONFIDENCE_SEEDS = range(20)
 CONFIDENCE_PLAIN = range(1000, 1060)
+# seeds never looked at while tuning (the first of the synth benchmark's held-out seeds)
+CONFIDENCE_HELD_OUT = range(700, 740)
 
 
 def auc(right: list[float], wrong: list[float]) -> float:
@@ -293,10 +295,8 @@ def confidence() -> str:
     threshold: the real dev photos, the generated classes and photos with no page."""
     import json
 
-    from benchmarks.bench_synth import quad_iou
     from imgtool.io import read_image
     from imgtool.scan import detect, detection
-    from imgtool.synth import SCENES, render_photo
 
     photos = []  # (set, image, true corners or None)
     data = SHARED / "data" / "real-photos"
@@ -305,24 +305,71 @@ def confidence() -> str:
             if rec.get("document"):
                 truth = np.array([rec["corners"][k] for k in ("tl", "tr", "br", "bl")])
                 photos.append(("real dev photos", read_image(data / name), truth))
+    photos += _generated(CONFIDENCE_SEEDS, CONFIDENCE_PLAIN)
+    held = _generated(CONFIDENCE_HELD_OUT, CONFIDENCE_HELD_OUT)
+    threshold = detection.MIN_CONFIDENCE
+    detection.MIN_CONFIDENCE = 0.0  # the raw confidence of every quad detection would return
+    try:
+        records = [_judged(kind, detect(image), truth) for kind, image, truth in photos]
+        held_records = [_judged(kind, detect(image), truth) for kind, image, truth in held]
+    finally:
+        detection.MIN_CONFIDENCE = threshold
+    rows, right, wrong = _confidence_rows(records, threshold)
+    held_rows, *_ = _confidence_rows(held_records, threshold)
+    bins = []
+    for lo, hi in ((0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 0.8), (0.8, 1.01)):
+        n_right = sum(lo <= c < hi for c in right)
+        n_wrong = sum(lo <= c < hi for c in wrong)
+        bins.append([f"{lo:.1f}-{min(hi, 1.0):.1f}", n_right, n_wrong])
+    header = ["photos", "n", "right quads", "wrong quads", "AUC", f"right < {threshold:g}",
+              f"wrong < {threshold:g}"]
+    return ("`confidence` of the quad detection returns, measured before the threshold "
+            f"(`MIN_CONFIDENCE` set to 0): the real dev photos, generated photos (seeds "
+            f"{CONFIDENCE_SEEDS.start}-{CONFIDENCE_SEEDS.stop - 1} of each scene class, "
+            f"{CONFIDENCE_PLAIN.start}-{CONFIDENCE_PLAIN.stop - 1} of the plain one; 1200x900 "
+            "JPEG) and photos with no page (the largest strip beside the page of each "
+            "generated non-plain photo). Right: IoU >= 0.9 with the true corners; every quad "
+            "returned on a photo with no page is wrong. AUC: area under the ROC curve of "
+            "confidence between right and wrong quads (target >= 0.9). The last two columns "
+            f"are what the threshold in use ({threshold:g}) does: right quads it would drop, "
+            "wrong ones it turns into 'no page found'.\n\n"
+            + table(header, rows)
+            + "\n\nRight and wrong quads by confidence (all photos above), from which the "
+              "threshold is chosen:\n\n" + table(["confidence", "right", "wrong"], bins)
+            + "\n\nThe same on generated seeds never looked at while tuning (seeds "
+              f"{CONFIDENCE_HELD_OUT.start}-{CONFIDENCE_HELD_OUT.stop - 1} of every class, "
+              "the first of the synth benchmark's held-out seeds) and the strips beside "
+              "them:\n\n" + table(header, held_rows))
+
+
+def _generated(seeds, plain_seeds) -> list:
+    """(set, image, true corners or None) of generated photos of every scene class, and of
+    the largest strip with no page beside each non-plain one."""
+    from imgtool.synth import SCENES, render_photo
+
+    photos = []
     for scene in SCENES:
-        for seed in CONFIDENCE_PLAIN if scene == "plain" else CONFIDENCE_SEEDS:
+        for seed in plain_seeds if scene == "plain" else seeds:
             p = render_photo(seed, scene=scene, size=(1200, 900))
             photos.append((f"generated {scene}", p.image, p.corners))
             if scene != "plain":
                 away = _away_from_page(p.image, p.corners)
                 if away is not None:
                     photos.append(("no page (beside a generated page)", away, None))
-    threshold = detection.MIN_CONFIDENCE
-    detection.MIN_CONFIDENCE = 0.0  # the raw confidence of every quad detection would return
-    try:
-        results = [(kind, detect(image), truth) for kind, image, truth in photos]
-    finally:
-        detection.MIN_CONFIDENCE = threshold
-    records = []
-    for kind, r, truth in results:
-        iou = quad_iou(truth, r.corners) if r.found and truth is not None else 0.0
-        records.append((kind, r.found, iou >= 0.9, r.confidence if r.found else None))
+    return photos
+
+
+def _judged(kind, r, truth):
+    """(set, found, right, confidence) of one detection."""
+    from benchmarks.bench_synth import quad_iou
+
+    iou = quad_iou(truth, r.corners) if r.found and truth is not None else 0.0
+    return kind, r.found, iou >= 0.9, r.confidence if r.found else None
+
+
+def _confidence_rows(records, threshold):
+    """Per set and over all: photos, right and wrong quads, AUC, and what the threshold
+    does; and the right and wrong quads' confidences over all."""
     rows = []
     for kind in dict.fromkeys(k for k, *_ in records):
         sel = [r for r in records if r[0] == kind]
@@ -335,25 +382,7 @@ def confidence() -> str:
     wrong = [c for _, found, ok, c in records if found and not ok]
     rows.append(["all", len(records), len(right), len(wrong), f"{auc(right, wrong):.3f}",
                  sum(c < threshold for c in right), sum(c < threshold for c in wrong)])
-    bins = []
-    for lo, hi in ((0, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.5), (0.5, 0.8), (0.8, 1.01)):
-        n_right = sum(lo <= c < hi for c in right)
-        n_wrong = sum(lo <= c < hi for c in wrong)
-        bins.append([f"{lo:.1f}-{min(hi, 1.0):.1f}", n_right, n_wrong])
-    return ("`confidence` of the quad detection returns, measured before the threshold "
-            f"(`MIN_CONFIDENCE` set to 0): the real dev photos, generated photos (seeds "
-            f"{CONFIDENCE_SEEDS.start}-{CONFIDENCE_SEEDS.stop - 1} of each scene class, "
-            f"{CONFIDENCE_PLAIN.start}-{CONFIDENCE_PLAIN.stop - 1} of the plain one; 1200x900 "
-            "JPEG) and photos with no page (the largest strip beside the page of each "
-            "generated non-plain photo). Right: IoU >= 0.9 with the true corners; every quad "
-            "returned on a photo with no page is wrong. AUC: area under the ROC curve of "
-            "confidence between right and wrong quads (target >= 0.9). The last two columns "
-            f"are what the threshold in use ({threshold:g}) does: right quads it would drop, "
-            "wrong ones it turns into 'no page found'.\n\n"
-            + table(["photos", "n", "right quads", "wrong quads", "AUC",
-                     f"right < {threshold:g}", f"wrong < {threshold:g}"], rows)
-            + "\n\nRight and wrong quads by confidence (all photos above), from which the "
-              "threshold is chosen:\n\n" + table(["confidence", "right", "wrong"], bins))
+    return rows, right, wrong
 
 
 def main() -> None:
