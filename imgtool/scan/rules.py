@@ -237,8 +237,11 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     inner = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
                    reverse=True)
     # only those brighter than all round them are worth snapping (the test below, before
-    # the cost): on a page taken for a desk top, the candidates inside are print
-    inner = [c for c in inner if _brighter_all_round(c.quad, planes)][:DESK_TOP_TRIES]
+    # the cost): on a page taken for a desk top, the candidates inside are print. Before
+    # snapping a side may lie a few pixels off the page's edge and show no boundary at all:
+    # it is left to the test after snapping
+    inner = [c for c in inner if _brighter_all_round(c.quad, planes, unseen_ok=True)]
+    inner = inner[:DESK_TOP_TRIES]
     for c in snap_and_score(inner, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
@@ -254,11 +257,16 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     return None
 
 
-def _brighter_all_round(quad: np.ndarray, planes: np.ndarray) -> bool:
+def _brighter_all_round(quad: np.ndarray, planes: np.ndarray, unseen_ok: bool = False) -> bool:
     """Whether the quad's inside is brighter than its outside along each side by more than
-    CONTRAST_STEP (paper on a desk top; not print on paper)."""
+    CONTRAST_STEP (paper on a desk top; not print on paper). With ``unseen_ok``, a side with
+    no boundary point at all is not held against it, if at most one is."""
     stats = quad_stats(quad, planes)
-    return bool((stats[:, 2] - stats[:, 3] > CONTRAST_STEP).all())
+    brighter = stats[:, 2] - stats[:, 3] > CONTRAST_STEP
+    if unseen_ok:
+        unseen = stats[:, 0] == 0
+        brighter |= unseen & (unseen.sum() <= 1)
+    return bool(brighter.all())
 
 
 def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
