@@ -239,6 +239,25 @@ def test_refine_corners_takes_a_faint_page_edge_over_a_ruling_inside_it():
     assert np.hypot(*(refined - quad).T).max() < 1.0
 
 
+def test_refine_corners_takes_a_faint_page_edge_over_a_printed_block_inside_it():
+    import cv2
+
+    from imgtool.scan.geometry import refine_corners
+
+    # white paper on a light board (a step of 25 grey levels) with a form's grey table
+    # block starting 8 px inside the left and right sides: at each of those sides the step
+    # down into the block is the stronger, and of the other sign; the page is lighter than
+    # what lies beyond it all round, and its edge is the side
+    quad = np.array([[60.4, 30.2], [280.3, 36.6], [272.7, 250.5], [52.1, 244.8]])
+    img = _render_quad(quad, (290, 330), fg=232, bg=207, seed=5)
+    block = np.array([quad[0] + [8, 30], quad[1] + [-8, 30], quad[2] + [-8, -30],
+                      quad[3] + [8, -30]])
+    cv2.fillConvexPoly(img, np.round(block).astype(np.int32), 150, cv2.LINE_AA)
+    coarse = quad + np.array([[4, 3], [-3, 4], [-3, -3], [4, -4]])  # sides nearer the block
+    refined = refine_corners(img, coarse, search=12)
+    assert np.hypot(*(refined - quad).T).max() < 1.0
+
+
 def test_refine_corners_extrapolates_a_corner_far_beyond_the_frame():
     from imgtool.scan.geometry import refine_corners
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from imgtool.errors import InvalidParameterError
-from imgtool.scan.median import median
+from imgtool.scan.median import median, quantiles
 from imgtool.scan.quad import as_quad
 
 __all__ = ["refine_corners"]
@@ -26,8 +26,11 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     For each side of the quadrilateral, intensity profiles are sampled across the side (along
     its normal, ``search`` pixels either way, each the mean of three profiles 1 px apart). The
     edge point of a profile is its strongest wide step (median of 5 px inside minus median of
-    5 px outside, so thin ink strokes near the edge lose against the page edge) of the polarity
-    shared by most of the side (page brighter or darker than the background), that also holds
+    5 px outside, so thin ink strokes near the edge lose against the page edge) of the side's
+    polarity (page lighter or darker than the background: told by the paper past the search
+    band against the background beyond it where they differ clearly, so that a printed block
+    near the edge is no stronger step of the other sign; else by which sign most of the
+    side's profiles step more), that also holds
     against the 5 px beyond each window (at least 30 % of it: a dark ruling on paper, a
     stronger edge than a faint page edge, has paper on both sides). It is located to
     sub-pixel by a parabola through the steepest fine derivative next to it. A line is fitted
@@ -156,6 +159,13 @@ _MAX_TURN_DEG = 8.0
 _STEP = 5
 
 
+# A side's polarity from levels (see _Profiles.polarity): the quantile of the page past the
+# search band taken as its paper, and the least difference from the background beyond the
+# band that decides it.
+_PAPER_QUANTILE = 0.9
+_POLARITY_CLEAR = 10.0
+
+
 # Share of the step that must hold one window further out (detection's FAR_SHARE, the same
 # rule at full resolution).
 _FAR_SHARE = 0.3
@@ -214,6 +224,7 @@ class _Profiles:
     def __init__(self, where, centres, normal, offs, prof, search):
         self.where, self.centres, self.normal, self.offs, self.prof = (
             where, centres, normal, offs, prof)
+        self.search = search
         # Wide step detector: median of _STEP pixels inside minus median of _STEP pixels
         # outside. A thin ink stroke next to the page edge barely moves a median, the page
         # edge moves all of it. A step must also hold against the _STEP pixels beyond those
@@ -231,7 +242,22 @@ class _Profiles:
         self._found = {}
 
     def polarity(self, rows) -> float:
-        """+1 if most of these profiles rise into the page, else -1."""
+        """+1 if the page is lighter than what lies beyond it here, else -1.
+
+        Told by levels where they are clear: the paper (the :data:`_PAPER_QUANTILE` of the
+        page past the search band; its print is darker) against the background (the median
+        beyond the band), when they differ by :data:`_POLARITY_CLEAR`. A printed block near
+        the page's edge (a form's table, a dark header) is then no stronger step of the
+        other sign. Otherwise by the steps: +1 if most of these profiles rise into the page
+        more than they fall."""
+        prof = self.prof[rows]
+        beyond = np.abs(self.offs) >= self.search
+        inside, outside = prof[:, beyond & (self.offs > 0)], prof[:, beyond & (self.offs < 0)]
+        if inside.size and outside.size:
+            (paper,) = quantiles(inside, (_PAPER_QUANTILE,))
+            background = float(median(outside.ravel()))
+            if abs(paper - background) >= _POLARITY_CLEAR:
+                return 1.0 if paper > background else -1.0
         return 1.0 if median(self.pos[rows]) >= median(self.neg[rows]) else -1.0
 
     def edges(self, sign: float):
