@@ -240,8 +240,7 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     # the cost): on a page taken for a desk top, the candidates inside are print. Before
     # snapping a side may lie a few pixels off the page's edge and show no boundary at all:
     # it is left to the test after snapping
-    inner = [c for c in inner if _brighter_all_round(c.quad, planes, unseen_ok=True)]
-    inner = inner[:DESK_TOP_TRIES]
+    inner = [c for c in inner if _brighter_all_round(c.quad, planes)][:DESK_TOP_TRIES]
     for c in snap_and_score(inner, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
@@ -257,16 +256,14 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     return None
 
 
-def _brighter_all_round(quad: np.ndarray, planes: np.ndarray, unseen_ok: bool = False) -> bool:
+def _brighter_all_round(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad's inside is brighter than its outside along each side by more than
-    CONTRAST_STEP (paper on a desk top; not print on paper). With ``unseen_ok``, a side with
-    no boundary point at all is not held against it, if at most one is."""
+    CONTRAST_STEP (paper on a desk top; not print on paper); one side with no boundary point
+    at all (not yet snapped onto the page's edge) is not held against it."""
     stats = quad_stats(quad, planes)
     brighter = stats[:, 2] - stats[:, 3] > CONTRAST_STEP
-    if unseen_ok:
-        unseen = stats[:, 0] == 0
-        brighter |= unseen & (unseen.sum() <= 1)
-    return bool(brighter.all())
+    unseen = stats[:, 0] == 0
+    return bool((brighter | (unseen & (unseen.sum() <= 1))).all())
 
 
 def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
