@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import chain
 from pathlib import Path
 
 import cv2
@@ -305,13 +306,13 @@ def confidence() -> str:
             if rec.get("document"):
                 truth = np.array([rec["corners"][k] for k in ("tl", "tr", "br", "bl")])
                 photos.append(("real dev photos", read_image(data / name), truth))
-    photos += _generated(CONFIDENCE_SEEDS, CONFIDENCE_PLAIN)
-    held = _generated(CONFIDENCE_HELD_OUT, CONFIDENCE_HELD_OUT)
     threshold = detection.MIN_CONFIDENCE
     detection.MIN_CONFIDENCE = 0.0  # the raw confidence of every quad detection would return
     try:
-        records = [_judged(kind, detect(image), truth) for kind, image, truth in photos]
-        held_records = [_judged(kind, detect(image), truth) for kind, image, truth in held]
+        records = [_judged(kind, detect(image), truth) for kind, image, truth in
+                   chain(photos, _generated(CONFIDENCE_SEEDS, CONFIDENCE_PLAIN))]
+        held_records = [_judged(kind, detect(image), truth) for kind, image, truth in
+                        _generated(CONFIDENCE_HELD_OUT, CONFIDENCE_HELD_OUT)]
     finally:
         detection.MIN_CONFIDENCE = threshold
     rows, right, wrong = _confidence_rows(records, threshold)
@@ -342,21 +343,19 @@ def confidence() -> str:
               "them:\n\n" + table(header, held_rows))
 
 
-def _generated(seeds, plain_seeds) -> list:
+def _generated(seeds, plain_seeds):
     """(set, image, true corners or None) of generated photos of every scene class, and of
-    the largest strip with no page beside each non-plain one."""
+    the largest strip with no page beside each non-plain one, rendered one at a time."""
     from imgtool.synth import SCENES, render_photo
 
-    photos = []
     for scene in SCENES:
         for seed in plain_seeds if scene == "plain" else seeds:
             p = render_photo(seed, scene=scene, size=(1200, 900))
-            photos.append((f"generated {scene}", p.image, p.corners))
+            yield f"generated {scene}", p.image, p.corners
             if scene != "plain":
                 away = _away_from_page(p.image, p.corners)
                 if away is not None:
-                    photos.append(("no page (beside a generated page)", away, None))
-    return photos
+                    yield "no page (beside a generated page)", away, None
 
 
 def _judged(kind, r, truth):
