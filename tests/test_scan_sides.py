@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.bench_synth import quad_iou  # the shared scorer's IoU, or a mask-based one
 from imgtool.scan import detect
-from imgtool.scan.sides import COMPLETED_KEPT, QUADS_KEPT, side_quads, uncut
+from imgtool.scan.sides import COMPLETED_KEPT, QUADS_KEPT, grown, side_lines, side_quads, uncut
 from imgtool.scan.support import beyond_corners, evidence_planes
 from imgtool.synth import render_photo
 
@@ -88,6 +88,37 @@ def test_a_page_cut_by_a_cable_is_uncut_to_where_its_sides_end():
     assert len(moved) == 1  # only the cut side (the bottom) has sides going on past it
     assert quad_iou(PAGE, moved[0]) >= 0.95
     assert uncut(PAGE, planes) == []
+
+
+def test_a_piece_of_the_page_is_grown_onto_the_line_of_its_cut_side():
+    img = _desk(with_cable=False)
+    planes = evidence_planes(img)
+    lines = side_lines(_faint_edges(img), planes)
+    piece = PAGE.copy()
+    piece[2:] = [PAGE[1] + 0.5 * (PAGE[2] - PAGE[1]), PAGE[0] + 0.5 * (PAGE[3] - PAGE[0])]
+    wholes = grown(piece, lines, img.shape[1], img.shape[0])
+    assert wholes and all(c.source == "grown" for c in wholes)
+    assert max(quad_iou(PAGE, c.quad) for c in wholes) >= 0.97
+    # every one holds the piece: only sides moved outwards
+    for c in wholes:
+        shared = cv2.intersectConvexConvex(piece.astype(np.float32),
+                                           c.quad.astype(np.float32))[0]
+        assert shared == pytest.approx(cv2.contourArea(piece.astype(np.float32)), rel=1e-3)
+    assert grown(piece, lines[:0], img.shape[1], img.shape[0]) == []
+
+
+#: Generated clutter scenes where the winner was a piece of the page cut off by a pen or a
+#: cable lying along the page (0.55, 0.48 before) and the whole is grown from it: one side
+#: moved out onto a line of the edge map.
+CLUTTER_GROWN = [44, 60]
+
+
+@pytest.mark.parametrize("seed", CLUTTER_GROWN)
+def test_piece_cut_off_by_a_pen_grows_into_the_page(seed):
+    photo = render_photo(seed, scene="clutter", size=(1200, 900))
+    result = detect(photo.image)
+    assert result.found
+    assert quad_iou(photo.corners, result.corners) >= 0.9
 
 
 #: Generated clutter scenes (a top sheet on a stack or beside a magazine, a cable and pens

@@ -15,7 +15,9 @@ by a pen).
 
 On a busy desk the page's outline is rarely one contour (a cable or a pen across it, the
 sheets beneath touching it), so four straight lines of the faint edge map that close into a
-page are proposed too (:mod:`~imgtool.scan.sides`).
+page are proposed too (:mod:`~imgtool.scan.sides`); and a winner that is a piece of the page
+cut off by a pen lying along it is grown, one side at a time, onto those lines
+(:data:`GROWN_GAIN`).
 
 The edge map's contours go first, alone: when the best of them is a clear page (every side a
 real boundary, paper brighter than all around it, no paper past a side) it wins and the other
@@ -64,7 +66,7 @@ from imgtool.scan.score import (
     snap_and_score,
     worth_snapping,
 )
-from imgtool.scan.sides import side_quads
+from imgtool.scan.sides import grown, side_lines, side_quads
 from imgtool.scan.support import (
     evidence_planes,
 )
@@ -93,6 +95,10 @@ MIN_CONFIDENCE = 0.2
 EXPOSED_QUANTILE = 99.5
 UNDEREXPOSED = 150.0
 EXPOSED_LEVEL = 240.0
+#: The winner grown into the whole page (:func:`~imgtool.scan.sides.grown`): the best this
+#: many by prescore are snapped; one takes over when it scores this much better.
+GROWN_TRIES = 3
+GROWN_GAIN = 0.05
 #: Candidates drawn in the debug picture.
 DEBUG_CANDIDATES = 12
 
@@ -170,7 +176,8 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
         for mask, name in (*bright_masks(small), *tint_masks(planes)):
             more += mask_candidates(mask, name)
         more += line_candidates(edges)
-        more += side_quads(faint, planes)
+        lines = side_lines(faint, planes)
+        more += side_quads(faint, planes, lines)
         first = {id(c) for c in candidates}  # prescored already
         candidates = dedupe(candidates + more)
         prescore_all([c for c in candidates if id(c) not in first], planes)
@@ -179,6 +186,10 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
     outer = container(ranked[0], candidates, planes, snapped) if ranked else None
     if outer is not None:
         ranked = [outer] + [c for c in ranked if c is not outer]
+    if ranked and not quick:
+        whole = _grown_best(ranked[0], lines, planes, snapped)
+        if whole is not None:
+            ranked = [whole] + ranked
     ranked = page_not_winner(ranked, candidates, gray, planes, snapped, quick)
     candidates = ranked
 
@@ -201,6 +212,18 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
     if debug is not None:
         debug["page"] = _draw_candidates(small, [best], thickness=3)
     return Detection(corners, float(best.score), best.source, candidates, scale, quick, sure)
+
+
+def _grown_best(best, lines, planes, done):
+    """The whole page round the winner when the winner is a piece of it cut off by a cable or
+    a pen (:func:`~imgtool.scan.sides.grown`: one side moved out onto a line), if it scores
+    :data:`GROWN_GAIN` better; None otherwise."""
+    wholes = grown(best.quad, lines, *planes.shape[:0:-1])
+    prescore_all(wholes, planes)
+    tried = snap_and_score(best_prescored(wholes, GROWN_TRIES), planes, done)
+    if tried and tried[0].score >= best.score + GROWN_GAIN:
+        return tried[0]
+    return None
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:

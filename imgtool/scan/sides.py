@@ -21,7 +21,10 @@ lines, two facing each other and one across them, are also closed by a fourth si
 two end (source ``sides-3``), left to snapping to find.
 
 A quad cut out of the page by a cable or a pen lying across it has two corners past which
-the page's sides go on; :func:`uncut` moves the cutting side out to where they end.
+the page's sides go on; :func:`uncut` moves the cutting side out to where they end. Where the
+page's sides past the cut are too faint to follow (a white page on a light desk), the page's
+far side is still one of the lines: :func:`grown` moves the cutting side out onto each line
+beyond it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import cv2
 import numpy as np
 
 from imgtool.scan.candidates import Candidate
+from imgtool.scan.quad import polygon_area
 from imgtool.scan.support import SHIFTED_SAMPLES, quad_stats, side_support_many
 
 #: Hough on the edge map: votes, least segment length (share of the short side, as a divisor)
@@ -72,7 +76,8 @@ COMPLETED_SUPPORT = 0.6
 COMPLETED_KEPT = 2
 
 
-def side_quads(edges: np.ndarray, planes: np.ndarray) -> list[Candidate]:
+def side_quads(edges: np.ndarray, planes: np.ndarray,
+               lines: np.ndarray | None = None) -> list[Candidate]:
     """Candidate pages closed from four of the edge map's straight lines.
 
     Parameters
@@ -82,6 +87,8 @@ def side_quads(edges: np.ndarray, planes: np.ndarray) -> list[Candidate]:
         (:func:`~imgtool.scan.candidates.edge_map` with lowered thresholds).
     planes : numpy.ndarray
         The photo's evidence planes (:func:`~imgtool.scan.support.evidence_planes`).
+    lines : numpy.ndarray, optional
+        The edge map's :func:`side_lines`, if already found.
 
     Returns
     -------
@@ -104,7 +111,7 @@ def side_quads(edges: np.ndarray, planes: np.ndarray) -> list[Candidate]:
     True
     """
     h, w = edges.shape
-    lines = _lines(edges, planes)
+    lines = side_lines(edges, planes) if lines is None else lines
     if len(lines) < 4:
         return []
     quads, keys = _closed_quads(lines, w, h)
@@ -177,7 +184,7 @@ def _rank(sides: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
+def side_lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
     """(N, 5): direction (degrees, 0..180), signed distance from the origin (pixels), weight,
     and where along the direction its segments start and end, of the :data:`LINES_KEPT`
     heaviest lines of the edge map. A line's weight is the summed length of its segments
@@ -239,7 +246,7 @@ def _lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
 
 
 def _ends(line) -> np.ndarray:
-    """(2, 2): the first and last point of a line's segments (``line`` as :func:`_lines`
+    """(2, 2): the first and last point of a line's segments (``line`` as :func:`side_lines`
     gives it)."""
     t = math.radians(line[0])
     d = np.array([math.cos(t), math.sin(t)])
@@ -267,7 +274,7 @@ def _along(theta: float, seg) -> tuple[float, float]:
 
 
 def _meetings(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every two of the lines (as :func:`_lines` gives them): where they meet, (n, n, 2)
+    """For every two of the lines (as :func:`side_lines` gives them): where they meet, (n, n, 2)
     (inf or nan for parallel ones), and the angle between them, (n, n) degrees 0..90."""
     theta = np.radians(lines[:, 0])
     a, b = -np.sin(theta), np.cos(theta)  # the normals; a line is a x + b y = rho
@@ -430,3 +437,62 @@ def _follow(corner, u, step: float, planes) -> int:
             if gap > FOLLOW_GAP:
                 break
     return last
+
+
+#: Growing a piece of the page into the whole (:func:`grown`): a side is moved out onto one of
+#: the lines when both of its ends move out past the piece's corners by at least GROW_MIN_PX
+#: and the quad grows by at most GROW_MAX_RATIO (the piece of a page cut off by a cable or a
+#: pen lying across it is not much less than half of it).
+GROW_MIN_PX = 4.0
+GROW_MAX_RATIO = 3.0
+
+
+def grown(quad: np.ndarray, lines: np.ndarray, w: int, h: int) -> list[Candidate]:
+    """The quad with one side moved out onto one of the edge map's lines (as
+    :func:`side_lines` gives them), the two sides beside it lengthened to meet it: the whole
+    page round a piece of it cut off by a cable or a pen, whose own outline's sides are among
+    the lines though no four of them ranked high enough (source ``grown``). Only quads
+    that hold the piece, grow it by at most :data:`GROW_MAX_RATIO` and can be a page
+    (:func:`_plausible`); the caller scores them.
+
+    Examples
+    --------
+    >>> piece = np.array([[100., 50.], [300., 50.], [300., 150.], [100., 150.]])
+    >>> lines = np.array([[0.0, 250.0, 200.0, 100.0, 300.0]])  # y = 250, left to right
+    >>> [c.quad.round().tolist() for c in grown(piece, lines, 400, 300)]
+    [[[100.0, 50.0], [300.0, 50.0], [300.0, 250.0], [100.0, 250.0]]]
+    """
+    if not len(lines):
+        return []
+    theta = np.radians(lines[:, 0])
+    normals = np.column_stack([-np.sin(theta), np.cos(theta)])
+    rho = lines[:, 1]
+    area = polygon_area(quad)
+    quads, keys = [], []
+    for j in range(4):
+        # the side from corner j to j + 1; the sides beside it run from corner j - 1 to j and
+        # from corner j + 2 to j + 1
+        ends = []
+        for far, near in ((quad[j - 1], quad[j]), (quad[(j + 2) % 4], quad[(j + 1) % 4])):
+            d = near - far
+            with np.errstate(divide="ignore", invalid="ignore"):
+                s = (rho - normals @ far) / (normals @ d)
+            length = float(np.hypot(*d))
+            ok = np.isfinite(s) & (s > 1 + GROW_MIN_PX / max(length, 1e-9))
+            ends.append((far + np.where(ok, s, 0.0)[:, None] * d, ok))
+        (a, ok_a), (b, ok_b) = ends
+        for k in np.flatnonzero(ok_a & ok_b):
+            q = quad.copy()
+            q[j], q[(j + 1) % 4] = a[k], b[k]
+            quads.append(q)
+            keys.append(k)
+    if not quads:
+        return []
+    quads_arr = np.array(quads)
+    x, y = quads_arr[:, :, 0], quads_arr[:, :, 1]
+    areas = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1))
+    quads_arr = quads_arr[areas <= GROW_MAX_RATIO * area]
+    if not len(quads_arr):
+        return []
+    plausible, _ = _plausible(quads_arr, np.zeros((len(quads_arr), 4), int), w, h)
+    return [Candidate(q, "grown") for q in plausible]
