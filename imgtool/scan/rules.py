@@ -109,9 +109,12 @@ PIECE_NEAR_PX = 12.0
 #: :data:`OBJECT_DARKER` under the candidate's, or its median chroma over the score's
 #: SMALL_PAGE_CHROMA: a phone, a mug, a magazine) and the candidate is (lighter than what
 #: surrounds it, neutral). A sheet of paper lies under a phone, not on it; of two sheets the
-#: top one keeps its whole outline, which this rule does not touch.
+#: top one keeps its whole outline, which this rule does not touch. The lower end: on the
+#: generated scenes an object over a page's corner has at least 0.066 of its area on the
+#: page, while a notebook whose side lies along a line of the desk top beside it shares 0.033
+#: with the desk's piece there (which is no page).
 OBJECT_TRIES = 6
-OBJECT_OVERLAP = (0.02, 0.7)
+OBJECT_OVERLAP = (0.045, 0.7)
 OBJECT_DARKER = 2 * CONTRAST_STEP
 #: The first stage's winner is not final when paper lies beyond one of its sides
 #: (:func:`paper_beyond`): one page of an open notebook, past its spiral or gutter. Looked at
