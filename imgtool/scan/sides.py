@@ -65,14 +65,9 @@ MIN_SHARE = 0.03
 #: Smallest and largest corner angle (degrees) of a quad worth ranking.
 CORNER_RANGE = (45.0, 135.0)
 #: The quads handed on to detection, of the best this many by side support (those darker
-#: inside than outside left out). A quad with every corner within NEAR_PX pixels of one
-#: already handed on is the same page closed from a twin of one of its lines, and takes no
-#: place: clutter 0.825 -> 0.828 on seeds 0-29, 0.745 -> 0.752 on 30-69, the other classes
-#: unchanged. Six quads of 18 found more pages on seeds 0-29 but lost a closed notebook
-#: and clutter 100-139 (0.747 -> 0.729).
+#: inside than outside left out).
 QUADS_KEPT = 4
 CHECKED = 12
-NEAR_PX = 8.0
 #: A side must be at least this share of page boundary for its quad to be ranked.
 MIN_SIDE_SUPPORT = 0.3
 #: Quads closed from three lines (a fourth side with no line found): each of the three at
@@ -131,13 +126,9 @@ def _best(quads, rank, k: int, source: str, planes) -> list[Candidate]:
     """The best ``k`` quads by ``rank`` (above 0) of the :data:`CHECKED` best that are
     lighter inside than outside."""
     out = []
-    checked = 0
-    for i in np.argsort(-rank):
-        if rank[i] <= 0 or len(out) == k or checked == CHECKED:
+    for i in np.argsort(-rank)[:CHECKED]:
+        if rank[i] <= 0 or len(out) == k:
             break
-        if any(np.abs(quads[i] - c.quad).max() <= NEAR_PX for c in out):
-            continue  # the same page closed from a line's twin: not checked again
-        checked += 1
         if _lighter_inside(quads[i], planes):
             out.append(Candidate(quads[i], source))
     return out
