@@ -218,7 +218,8 @@ def _grown_best(best, lines, planes, done):
     """The whole page round the winner when the winner is a piece of it cut off by a cable or
     a pen (:func:`~imgtool.scan.sides.grown`: one side moved out onto a line), if it scores
     :data:`GROWN_GAIN` better; None otherwise."""
-    wholes = grown(best.quad, lines, *planes.shape[:0:-1])
+    h, w = planes.shape[1:]
+    wholes = grown(best.quad, lines, w, h)
     prescore_all(wholes, planes)
     tried = snap_and_score(best_prescored(wholes, GROWN_TRIES), planes, done)
     if tried and tried[0].score >= best.score + GROWN_GAIN:
