@@ -329,7 +329,7 @@ def _plausible(quads: np.ndarray, order: np.ndarray, w: int, h: int):
     ok = clockwise | counter
     quads, order = quads[ok], order[ok]
     x, y = quads[:, :, 0], quads[:, :, 1]
-    area = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1))
+    area = _areas(quads)
     mx, my = 0.1 * w, 0.1 * h
     inside = ((x > -mx) & (x < w - 1 + mx) & (y > -my) & (y < h - 1 + my)).all(axis=1)
     to_prev = np.roll(quads, 1, axis=1) - quads
@@ -340,6 +340,12 @@ def _plausible(quads: np.ndarray, order: np.ndarray, w: int, h: int):
     ok = ((area >= MIN_SHARE * w * h) & inside & (corner.min(axis=1) >= CORNER_RANGE[0])
           & (corner.max(axis=1) <= CORNER_RANGE[1]))
     return quads[ok], order[ok]
+
+
+def _areas(quads: np.ndarray) -> np.ndarray:
+    """(K,): the areas of (K, 4, 2) quads (the shoelace formula)."""
+    x, y = quads[:, :, 0], quads[:, :, 1]
+    return 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1))
 
 
 def _side_supports(quads: np.ndarray, on: np.ndarray, planes) -> np.ndarray:
@@ -468,7 +474,7 @@ def grown(quad: np.ndarray, lines: np.ndarray, w: int, h: int) -> list[Candidate
     normals = np.column_stack([-np.sin(theta), np.cos(theta)])
     rho = lines[:, 1]
     area = polygon_area(quad)
-    quads, keys = [], []
+    quads = []
     for j in range(4):
         # the side from corner j to j + 1; the sides beside it run from corner j - 1 to j and
         # from corner j + 2 to j + 1
@@ -485,13 +491,10 @@ def grown(quad: np.ndarray, lines: np.ndarray, w: int, h: int) -> list[Candidate
             q = quad.copy()
             q[j], q[(j + 1) % 4] = a[k], b[k]
             quads.append(q)
-            keys.append(k)
     if not quads:
         return []
     quads_arr = np.array(quads)
-    x, y = quads_arr[:, :, 0], quads_arr[:, :, 1]
-    areas = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1))
-    quads_arr = quads_arr[areas <= GROW_MAX_RATIO * area]
+    quads_arr = quads_arr[_areas(quads_arr) <= GROW_MAX_RATIO * area]
     if not len(quads_arr):
         return []
     plausible, _ = _plausible(quads_arr, np.zeros((len(quads_arr), 4), int), w, h)
