@@ -28,6 +28,8 @@ def _iou(a, b) -> float:
     ("hidden_corner", 16),  # a printed rule across a receipt, a mug over its top corner
     ("hidden_corner", 3),  # a pen across a receipt: the piece below it scored 0.06 better
     ("hidden_corner", 148),  # a phone over a corner: the phone's outline scored best
+    ("hidden_corner", 52),  # the sides generator's quads were closed from lines of other
+    ("hidden_corner", 75),  # things, a side running on past a corner (0.53; 0.04, a phone)
     ("notebook", 19),  # an open spread: one page was a clear page on its own
     ("notebook", 129),
     ("notebook", 29),  # a closed notebook: the label on its cover won, the spiral along a side
