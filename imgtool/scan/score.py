@@ -92,10 +92,6 @@ SMALL_SNAP = 4
 #: White paper under a phone's white balance measures 1-22 on the photos here; a coloured
 #: box, a mouse pad or a sticker far more.
 SMALL_PAGE_CHROMA = 25.0
-#: ... and must not be darker than what lies round it: inside its boundary by at least this
-#: many grey levels darker than outside, on the whole (each side's step weighted by how much
-#: of it is a boundary), it is a thing on the desk (a mouse, a phone), not paper.
-SMALL_PAGE_DARKER = 4 * CONTRAST_STEP
 #: A corner whose sides go on being a boundary past it (support.beyond_corners) is most
 #: likely not the page's but where something lying across the page (a cable, a pen) cuts it:
 #: up to BEYOND_FREE of the stretch past it costs nothing, from BEYOND_FULL on it costs
@@ -223,17 +219,6 @@ def clear_page(best: Candidate, planes: np.ndarray) -> bool:
                 and (beyond_corners(best.quad, planes) <= BEYOND_FREE).all())
 
 
-def _darker_inside(quad: np.ndarray, planes: np.ndarray) -> float:
-    """How much darker (grey levels) the quad is inside its boundary than outside it, on the
-    whole: each side's step at its boundary points, weighted by how many there are; 0 where
-    no side has one."""
-    stats = quad_stats(quad, planes)
-    hits = stats[:, 0]
-    if hits.sum() <= 0:
-        return 0.0
-    return float(np.average(stats[:, 3] - stats[:, 2], weights=hits))
-
-
 def score_quad(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:
     """0..1: how much of each side is a real boundary (frame counts part), area, angles."""
     h, w = planes.shape[1:]
@@ -250,8 +235,7 @@ def score_quad(quad: np.ndarray, planes: np.ndarray) -> tuple[float, tuple]:
     real, frame = boundary_support(quad, planes)
     if (real >= REAL_SIDE).sum() < MIN_REAL_SIDES:
         return 0.0, ()
-    if area < SMALL_PAGE and (_chroma(quad, planes) > SMALL_PAGE_CHROMA
-                              or _darker_inside(quad, planes) > SMALL_PAGE_DARKER):
+    if area < SMALL_PAGE and _chroma(quad, planes) > SMALL_PAGE_CHROMA:
         return 0.0, ()
     sides_arr = real + FRAME_CREDIT * frame
     sides = sides_arr.tolist()
