@@ -185,7 +185,9 @@ def object_on_page(ranked: list[Candidate], planes: np.ndarray) -> list[Candidat
     the next :data:`OBJECT_TRIES` ranked candidates, the first that the winner overlaps in
     part (:data:`OBJECT_OVERLAP`), scoring at least MIN_SCORE, that is paper (lighter than
     what surrounds it, median chroma at most SMALL_PAGE_CHROMA) while the winner is not
-    (darker by :data:`OBJECT_DARKER`, or more colourful than that)."""
+    (darker by :data:`OBJECT_DARKER` and not itself lighter than what surrounds it, or more
+    colourful than that). A page on a light desk top is darker than a lit piece of the desk
+    top overlapping it, but lighter than what lies round it; a phone or a mouse is not."""
     if len(ranked) < 2:
         return ranked
     best = ranked[0]
@@ -198,9 +200,11 @@ def object_on_page(ranked: list[Candidate], planes: np.ndarray) -> list[Candidat
         if not (lo <= share <= hi and inside_share(c.quad, best.quad) <= hi):
             continue
         if looks is None:
-            looks = _region_grey_chroma(best.quad, None, planes)
+            looks = (*_region_grey_chroma(best.quad, None, planes),
+                     _lighter_on_the_whole(best.quad, planes))
         grey, chroma = _region_grey_chroma(c.quad, None, planes)
-        thing = looks[0] < grey - OBJECT_DARKER or looks[1] > SMALL_PAGE_CHROMA
+        darker = looks[0] < grey - OBJECT_DARKER and not looks[2]
+        thing = darker or looks[1] > SMALL_PAGE_CHROMA
         if thing and chroma <= SMALL_PAGE_CHROMA and _lighter_on_the_whole(c.quad, planes):
             return [c] + [x for x in ranked if x is not c]
     return ranked
