@@ -7,12 +7,13 @@ Detection's fifth layer (on :mod:`~imgtool.scan.support` and
 side snapped, coarse to fine, to the strongest nearby page boundary (:func:`snap`): a step of
 one sign across the side, in grey or in colour (a page as bright as the desk but of another
 colour), localised at it (a line of text has paper on both sides) and not a thin line (a
-table's ruling). The snapped candidates are scored (:func:`score_quad`) by the share of each
-side that is such a boundary, their area and corner angles; a side running off the photo
-counts in part where the page, not the desk, meets the frame, and a side whose grey step goes
-against the rest of the quad's counts half. A page's sides end at its corners: a corner past
-which a side goes on being a boundary costs score (:data:`BEYOND_COST`; a quad cut out of
-the page by a cable across it has two). :func:`confidence` maps the score to 0..1.
+table's ruling), and of the page's sign where the quad shows one (a page's edge, not the
+outer edge of its shadow). The snapped candidates are scored (:func:`score_quad`) by the
+share of each side that is such a boundary, their area and corner angles; a side running off
+the photo counts in part where the page, not the desk, meets the frame, and a side whose grey
+step goes against the rest of the quad's counts half. A page's sides end at its corners: a
+corner past which a side goes on being a boundary costs score (:data:`BEYOND_COST`; a quad
+cut out of the page by a cable across it has two). :func:`confidence` maps the score to 0..1.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ from imgtool.scan.quad import (
 from imgtool.scan.support import (
     CHROMA_GAIN,
     CONTRAST_STEP,
+    REVERSED_CREDIT,
     beyond_corners,
     boundary_support,
+    page_sign,
     quad_stats,
-    side_support_many,
+    side_stats_many,
 )
 
 # --- tuning ----------------------------------------------------------------------------------
@@ -258,9 +261,10 @@ def _area_factor(area: float) -> float:
 
 def snap(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     """Snap the sides to the nearest strong boundary, coarse to fine (:data:`SNAP_PASSES`)."""
+    sign = page_sign(quad, planes)
     for reach, step, repeats in SNAP_PASSES:
         for _ in range(repeats):
-            moved = _snap_once(quad, planes, reach, step)
+            moved = _snap_once(quad, planes, reach, step, sign)
             done = np.abs(moved - quad).max() < step
             quad = moved
             if done:
@@ -268,9 +272,14 @@ def snap(quad: np.ndarray, planes: np.ndarray) -> np.ndarray:
     return quad
 
 
-def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float) -> np.ndarray:
+def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float,
+               sign: float = 0.0) -> np.ndarray:
     """Move each side, both ends independently along the side's normal, to where it is most
-    a boundary; the new corners are where the snapped sides meet."""
+    a boundary as :func:`score_quad` counts it: where the quad is lighter (or darker) inside
+    than outside across three of its sides (``sign``, from support.page_sign), a step the
+    other way counts REVERSED_CREDIT. Between a page's edge and the outer edge of its shadow
+    on the desk, both strong steps, the side takes the page's edge. The new corners are where
+    the snapped sides meet."""
     shifts = np.arange(-reach, reach + step / 2, step, dtype=np.float64)
     sides = quad_sides(quad)
     if sides is None:
@@ -278,7 +287,10 @@ def _snap_once(quad: np.ndarray, planes: np.ndarray, reach: float, step: float) 
     lines = []
     for p0, p1, normal in sides:
         _, _, starts, ends = shifted_sides(p0, p1, normal, shifts)
-        scores = side_support_many(starts, ends, normal, planes)
+        stats = side_stats_many(starts, ends, normal, planes)
+        scores = stats[:, 0].copy()
+        if sign:  # as the score counts it: a step against the page's counts part
+            scores[(stats[:, 2] - stats[:, 3]) * sign < -CONTRAST_STEP] *= REVERSED_CREDIT
         k = int(np.argmax(scores))
         if scores[k] <= scores[len(scores) // 2] + 1e-9:  # no better than where it was
             lines.append((p0, p1))

@@ -114,6 +114,25 @@ def side_support_many(starts, ends, normal, planes,
     return _shares(planes, starts, ends, along, 1.0, samples)[:, 0]
 
 
+def side_stats_many(starts, ends, normal, planes, samples: int = SHIFTED_SAMPLES) -> np.ndarray:
+    """(K, 4): :func:`side_stats` of many nearly parallel sides at once (``normal`` into the
+    page)."""
+    along = np.array([normal[1], -normal[0]])
+    return _shares(planes, starts, ends, along, 1.0, samples)
+
+
+def page_sign(quad: np.ndarray, planes: np.ndarray) -> float:
+    """1 if the clockwise quad is lighter inside than outside (by more than
+    :data:`CONTRAST_STEP`) across at least three of its sides, -1 if darker across three, 0
+    otherwise (a colourful page, lighter than the desk in places and darker in others)."""
+    stats = quad_stats(quad, planes, SHIFTED_SAMPLES)
+    step = np.where(stats[:, 0] > 0, stats[:, 2] - stats[:, 3], 0.0)
+    for sign in (1.0, -1.0):
+        if (step * sign > CONTRAST_STEP).sum() >= 3:
+            return sign
+    return 0.0
+
+
 def _page_along_frame(p0, p1, planes, samples, page, background) -> float:
     """Share of a side's points whose outer sample is off the frame and whose inner sample is
     nearer the page's grey than the background's (and a clear step from the background)."""
