@@ -38,6 +38,7 @@ def _iou(a, b) -> float:
     # the "object" notebook lay on
     ("desk_edges", 15),  # a page on a light desk top, one side lost in a highlight: the
     # desk top won (0.08), the page's weakest side was held to REAL_SIDE
+    ("desk_edges", 94),  # the same, a pen across one of its other sides (0.17 before)
     ("desk_edges", 111),  # a shadow along the page's side: its outer edge was snapped to,
     ("hidden_corner", 312),  # counted half as a step the wrong way (0.1; 0.0 before)
     ("clutter", 1),  # a page on a light desk top: a lighter piece of the desk top overlapping
