@@ -110,14 +110,13 @@ def side_stats(p0, p1, planes, samples: int) -> np.ndarray:
 def side_support_many(starts, ends, normal, planes,
                       samples: int = SHIFTED_SAMPLES) -> np.ndarray:
     """Boundary share (no frame credit) of many nearly parallel sides at once."""
-    along = np.array([normal[1], -normal[0]])  # the direction whose normal is ``normal``
-    return _shares(planes, starts, ends, along, 1.0, samples)[:, 0]
+    return side_stats_many(starts, ends, normal, planes, samples)[:, 0]
 
 
 def side_stats_many(starts, ends, normal, planes, samples: int = SHIFTED_SAMPLES) -> np.ndarray:
     """(K, 4): :func:`side_stats` of many nearly parallel sides at once (``normal`` into the
     page)."""
-    along = np.array([normal[1], -normal[0]])
+    along = np.array([normal[1], -normal[0]])  # the direction whose normal is ``normal``
     return _shares(planes, starts, ends, along, 1.0, samples)
 
 
