@@ -45,6 +45,7 @@ from imgtool.scan.support import (
     PAGELIKE_SHARE,
     beyond_corners,
     boundary_support,
+    mean_step,
     quad_stats,
 )
 
@@ -223,10 +224,7 @@ def _lighter_on_the_whole(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad's inside is lighter than its outside by more than CONTRAST_STEP on
     the whole (the sides' steps weighted by how much of each is a boundary: paper, with a
     corner under something)."""
-    stats = quad_stats(quad, planes)
-    if stats[:, 0].sum() <= 0:
-        return False
-    return bool(np.average(stats[:, 2] - stats[:, 3], weights=stats[:, 0]) > CONTRAST_STEP)
+    return mean_step(quad, planes) > CONTRAST_STEP
 
 
 def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.ndarray,

@@ -41,7 +41,7 @@ from imgtool.scan.quad import polygon_area
 from imgtool.scan.support import (
     SHIFTED_SAMPLES,
     beyond_corners,
-    quad_stats,
+    mean_step,
     side_support_many,
 )
 
@@ -207,11 +207,7 @@ def _lighter_inside(quad: np.ndarray, planes: np.ndarray) -> bool:
     """Whether the quad is lighter inside its boundary than outside, over its four sides
     (paper on a desk; a phone's screen, a mouse pad or a dark cover are darker than what
     lies around them)."""
-    stats = quad_stats(quad, planes, SHIFTED_SAMPLES)
-    hits = stats[:, 0]
-    if hits.sum() <= 0:
-        return False
-    return bool(np.average(stats[:, 2] - stats[:, 3], weights=hits) > 0)
+    return mean_step(quad, planes, SHIFTED_SAMPLES) > 0
 
 
 def _rank(sides: np.ndarray) -> np.ndarray:

@@ -120,6 +120,16 @@ def side_stats_many(starts, ends, normal, planes, samples: int = SHIFTED_SAMPLES
     return _shares(planes, starts, ends, along, 1.0, samples)
 
 
+def mean_step(quad: np.ndarray, planes: np.ndarray, samples: int = SIDE_SAMPLES) -> float:
+    """The grey step from outside into the clockwise quad across its boundaries, the sides
+    weighted by how much of each is a boundary (0 if none is): positive for paper on a darker
+    desk."""
+    stats = quad_stats(quad, planes, samples)
+    if stats[:, 0].sum() <= 0:
+        return 0.0
+    return float(np.average(stats[:, 2] - stats[:, 3], weights=stats[:, 0]))
+
+
 def page_sign(quad: np.ndarray, planes: np.ndarray) -> float:
     """1 if the clockwise quad is lighter inside than outside (by more than
     :data:`CONTRAST_STEP`) across at least three of its sides, -1 if darker across three, 0
