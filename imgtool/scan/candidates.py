@@ -48,6 +48,8 @@ PAPER_SIGMA = 3
 #: :data:`MASK_MIN_KERNEL`), to drop specks and fill text.
 MASK_KERNEL_DIVISOR = 60
 MASK_MIN_KERNEL = 3
+#: Hough accumulator's resolution: distance (pixels) and angle (radians, 1 degree).
+HOUGH_RHO, HOUGH_THETA = 1, np.pi / 180
 #: Hough: votes for a line, least length (share of the short side, as a divisor), largest gap
 #: bridged (pixels).
 HOUGH_VOTES = 60
@@ -125,6 +127,10 @@ def bright_masks(bgr: np.ndarray):
 #: that clear thin things (a cable, a pen, a line of text) off it before Otsu.
 TINT_MIN_SPREAD = 8.0
 TINT_CLEAN = 15
+#: The percentiles that spread is taken between (a few outlying pixels do not stretch it),
+#: on every this-many-th pixel each way (enough for percentiles, and fast).
+TINT_PERCENTILES = (1, 99)
+TINT_SAMPLE_STEP = 4
 
 
 def tint_masks(planes: np.ndarray):
@@ -136,7 +142,7 @@ def tint_masks(planes: np.ndarray):
     square = np.ones((TINT_CLEAN, TINT_CLEAN), np.uint8)  # separable: fast
     k = max(MASK_MIN_KERNEL, min(planes.shape[1:]) // MASK_KERNEL_DIVISOR) | 1  # odd
     for name, plane in (("tint-a", planes[1]), ("tint-b", planes[2])):
-        lo, hi = np.percentile(plane[::4, ::4], (1, 99))
+        lo, hi = np.percentile(plane[::TINT_SAMPLE_STEP, ::TINT_SAMPLE_STEP], TINT_PERCENTILES)
         if hi - lo < TINT_MIN_SPREAD:
             continue
         level = cv2.convertScaleAbs(plane, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))
@@ -157,7 +163,7 @@ def mask_candidates(mask: np.ndarray, name: str) -> list[Candidate]:
 def line_candidates(edges: np.ndarray) -> list[Candidate]:
     """Quadrilaterals from the strongest lines near each side of the photo."""
     h, w = edges.shape
-    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=HOUGH_VOTES,
+    lines = cv2.HoughLinesP(edges, HOUGH_RHO, HOUGH_THETA, threshold=HOUGH_VOTES,
                             minLineLength=min(h, w) // HOUGH_MIN_LENGTH_DIVISOR,
                             maxLineGap=HOUGH_MAX_GAP)
     if lines is None:
@@ -169,6 +175,7 @@ def line_candidates(edges: np.ndarray) -> list[Candidate]:
     horiz, vert = [], []
     for x1, y1, x2, y2 in segs:
         angle = math.degrees(math.atan2(y2 - y1, x2 - x1)) % 180
+        # nearer horizontal than vertical: within 45 degrees of 0 or 180
         (horiz if angle < 45 or angle > 135 else vert).append((x1, y1, x2, y2))
     out = []
     top = sorted(horiz, key=lambda s: (s[1] + s[3]) / 2)

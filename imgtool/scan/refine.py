@@ -19,6 +19,85 @@ from imgtool.scan.quad import as_quad
 
 __all__ = ["refine_corners"]
 
+# --- tuning ----------------------------------------------------------------------------------
+# refine_corners' docstring quotes most of these values; change it with them.
+
+#: Default half-width (pixels) of the band searched across a side: this share of the image
+#: diagonal, at least this many pixels (the error of corners found on a copy downscaled 4x).
+_SEARCH_SHARE = 0.012
+_SEARCH_MIN_PX = 6.0
+#: A side within max(_FRAME_MIN_PX, search / _FRAME_DIVISOR) px of a frame border at both
+#: ends runs off the photo there: it keeps its line (the nearest step is print on the page).
+_FRAME_MIN_PX = 2.0
+_FRAME_DIVISOR = 8
+#: Parts of a side (shares of its length, from its first corner) fitted with a line: most of
+#: the side (its ends can be rounded, torn or curled), and each end next to its corner (a
+#: corner is where the LOCAL edges meet: curved book pages), short of the tip itself.
+_WHOLE_PART = (0.08, 0.92)
+_FIRST_END = (0.04, 0.4)
+_LAST_END = (0.6, 0.96)
+#: Where (share of the side) an end's line must pass near the whole side's: half-way along
+#: the end's stretch, where a curled end still meets the side's line.
+_FIRST_END_MID = 0.22
+_LAST_END_MID = 0.78
+#: Agreement of a side end's line with the whole side's line: distance half-way along the
+#: end (pixels, or share of the side), and angle. Real curled pages stay within 1.6 % and
+#: 1.6 degrees (measured on the real photos).
+_END_AGREE_PX, _END_AGREE, _END_TURN_DEG = 2.0, 0.025, 3.0
+#: How far (multiples of ``search``) a corner may move, in the frame and beyond it (a corner
+#: beyond the frame is extrapolated from its sides, so coarser to begin with); farther means
+#: nearly parallel sides, and the corner stays.
+_REACH_IN_FRAME = 2.0
+_REACH_BEYOND_FRAME = 4.0
+
+#: Sides shorter than this (pixels) are not refined: too short to hold a line.
+_MIN_SIDE_PX = 8
+#: Fewest profiles (and strong edge points) a line is fitted to, in any part of a side.
+_MIN_PROFILES = 8
+#: Profiles across a side: about one per this many pixels, at most _MAX_PROFILES over the
+#: side's whole length (the cost), and at least _MIN_PROFILES_SPAN over the profiled span so
+#: that a side end (36 % of the side) gets at least _MIN_PROFILES.
+_PROFILE_SPACING_PX = 3
+_MAX_PROFILES = 160
+_MIN_PROFILES_SPAN = 24
+#: Offsets (pixels, along the side) of the parallel profiles averaged into one, against noise.
+_PROFILE_SHIFTS = (-1.0, 0.0, 1.0)
+
+#: Width in pixels of the two windows of the step detector across a side.
+_STEP = 5
+#: A side's polarity from levels (see _Profiles.polarity): the quantile of the page past the
+#: search band taken as its paper, and the least difference from the background beyond the
+#: band that decides it.
+_PAPER_QUANTILE = 0.9
+_POLARITY_CLEAR = 10.0
+#: Share of the step that must hold one window further out (detection's FAR_SHARE, the same
+#: rule at full resolution).
+_FAR_SHARE = 0.3
+#: Sub-pixel location: the profile smoothed by a Gaussian of this size (pixels across) and
+#: sigma, then the steepest derivative within this many pixels of the step's peak.
+_FINE_KSIZE = 5
+_FINE_SIGMA = 1.0
+_PEAK_WINDOW_PX = 2
+#: An edge point counts only where its step is at least this share of the part's median step
+#: (weaker ones missed the edge: a gap, a hand over it).
+_STRONG_SHARE = 0.3
+
+#: RANSAC: hypotheses tried (at most), and the inlier band (pixels either side of a line).
+_RANSAC_TRIES = 200
+_INLIER_PX = 1.5
+#: A side's fit is used only if this share of its profiles are inliers of one line, and at
+#: least this many points.
+_MIN_INLIER_SHARE = 0.4
+_MIN_INLIERS = 6
+#: Rounds of total least squares on the inliers, each re-selecting them.
+_TLS_ROUNDS = 2
+#: A fitted line turning from the coarse side by more than this (degrees) found something
+#: else (profiles across another edge): the side keeps its original line.
+_MAX_TURN_DEG = 8.0
+#: Two lines whose unit normals' determinant (the sine of the angle between them) is below
+#: this (about 0.06 degrees) are parallel: no corner.
+_PARALLEL_SINE = 1e-3
+
 
 def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     """Refine coarse page corners to sub-pixel precision on the full-resolution image.
@@ -93,7 +172,7 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     quad = as_quad(corners, "corners")
     height, width = img.shape[:2]
     if search is None:
-        search = max(6.0, 0.012 * math.hypot(width, height))
+        search = max(_SEARCH_MIN_PX, _SEARCH_SHARE * math.hypot(width, height))
     search = float(search)
     if not (math.isfinite(search) and search > 0):
         raise InvalidParameterError(f"search must be a positive number of pixels, got {search}")
@@ -106,7 +185,7 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     whole, ends, fitted = [], [], []
     for i in range(4):
         p0, p1 = quad[i], quad[(i + 1) % 4]
-        if _along_frame(p0, p1, width, height, max(2.0, search / 8)):
+        if _along_frame(p0, p1, width, height, max(_FRAME_MIN_PX, search / _FRAME_DIVISOR)):
             # the page runs off the photo here: there is no edge to find, and the nearest
             # step across the side would be something printed on the page
             fitted.append(False)
@@ -114,17 +193,17 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
             ends.append((None, None))
             continue
         edge = _edge_points(img, p0, p1, search)
-        line = _fit_part(edge, 0.08, 0.92)
+        line = _fit_part(edge, *_WHOLE_PART)
         fitted.append(line is not None)
         whole.append(line if line is not None else _line_through(p0, p1))
-        first = _fit_part(edge, 0.04, 0.4)
-        last = _fit_part(edge, 0.6, 0.96)
+        first = _fit_part(edge, *_FIRST_END)
+        last = _fit_part(edge, *_LAST_END)
         if line is not None:
             # A curled end bends away from the side's line towards the corner, but meets it
             # in the middle of its stretch; a line parallel to the side a few pixels off is
             # another edge (a shadow, a line of print) and is dropped.
-            first = _agreeing(first, line, p0 + 0.22 * (p1 - p0), p0, p1)
-            last = _agreeing(last, line, p0 + 0.78 * (p1 - p0), p0, p1)
+            first = _agreeing(first, line, p0 + _FIRST_END_MID * (p1 - p0), p0, p1)
+            last = _agreeing(last, line, p0 + _LAST_END_MID * (p1 - p0), p0, p1)
         ends.append((first, last))
 
     refined = quad.copy()
@@ -136,7 +215,8 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
         la = ends[before][1] if ends[before][1] is not None else whole[before]
         lb = ends[after][0] if ends[after][0] is not None else whole[after]
         # a corner beyond the frame is extrapolated from its sides, and coarsely placed
-        reach = (2.0 if _in_frame(quad[i], width, height) else 4.0) * search
+        reach = (_REACH_IN_FRAME if _in_frame(quad[i], width, height)
+                 else _REACH_BEYOND_FRAME) * search
         point = _intersect(la, lb)
         if point is None or np.hypot(*(point - quad[i])) > reach:
             point = _intersect(whole[before], whole[after])
@@ -145,52 +225,21 @@ def refine_corners(gray, corners, *, search: float | None = None) -> np.ndarray:
     return refined
 
 
-# A side's fit is used only if this share of its profiles are inliers of one line.
-_MIN_INLIER_SHARE = 0.4
-
-
-_INLIER_PX = 1.5
-
-
-_MAX_TURN_DEG = 8.0
-
-
-# Width in pixels of the two windows of the step detector across a side.
-_STEP = 5
-
-
-# A side's polarity from levels (see _Profiles.polarity): the quantile of the page past the
-# search band taken as its paper, and the least difference from the background beyond the
-# band that decides it.
-_PAPER_QUANTILE = 0.9
-_POLARITY_CLEAR = 10.0
-
-
-# Share of the step that must hold one window further out (detection's FAR_SHARE, the same
-# rule at full resolution).
-_FAR_SHARE = 0.3
-
-
-# Agreement of a side end's line with the whole side's line: distance half-way along the
-# end (pixels, or share of the side), and angle. Real curled pages stay within 1.6 % and
-# 1.6 degrees (measured on the real photos).
-_END_AGREE_PX, _END_AGREE, _END_TURN_DEG = 2.0, 0.025, 3.0
-
-
 def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float):
     """Profiles across side p0 -> p1 at 4-96 % of its length, ready for :func:`_fit_part`;
     None if the side is too short or fewer than 8 profiles lie in the image."""
     d = p1 - p0
     length = float(np.hypot(*d))
-    if length < 8:
+    if length < _MIN_SIDE_PX:
         return None
     t = d / length
     n = np.array([-t[1], t[0]])  # points into the page for a clockwise (on screen) quad
-    start, stop = 0.04, 0.96
+    start, stop = _FIRST_END[0], _LAST_END[1]  # every part fitted
     # about one profile per 3 px, at most 160 per side length, and at least 8 in the
     # shortest part fitted on its own (a side end, 36 % of the side)
-    count = int(min(160 * (stop - start), max(24, (stop - start) * length / 3)))
-    where = np.linspace(start, stop, max(count, 8))
+    count = int(min(_MAX_PROFILES * (stop - start),
+                    max(_MIN_PROFILES_SPAN, (stop - start) * length / _PROFILE_SPACING_PX)))
+    where = np.linspace(start, stop, max(count, _MIN_PROFILES))
     half = int(math.ceil(search)) + 2 * _STEP + 2
     offs = np.arange(-half, half + 1, dtype=np.float64)
     centres = p0 + (where * length)[:, None] * t  # (count, 2)
@@ -199,12 +248,12 @@ def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, search: float)
         (centres[:, 0] >= 0) & (centres[:, 0] <= w - 1)
         & (centres[:, 1] >= 0) & (centres[:, 1] <= h - 1)
     )
-    if inside.sum() < 8:
+    if inside.sum() < _MIN_PROFILES:
         return None
     centres, where = centres[inside], where[inside]
     # three parallel profiles 1 px apart along the side, averaged, to reduce noise
     prof = np.zeros((len(centres), len(offs), *img.shape[2:]), np.float32)
-    for shift in (-1.0, 0.0, 1.0):
+    for shift in _PROFILE_SHIFTS:
         mx = (centres[:, 0:1] + shift * t[0]) + offs[None, :] * n[0]
         my = (centres[:, 1:2] + shift * t[1]) + offs[None, :] * n[1]
         prof += cv2.remap(img, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_LINEAR,
@@ -272,10 +321,11 @@ class _Profiles:
             idx = step.argmax(axis=1)
             rows = np.arange(len(idx))
             peak = step[rows, idx]
-            fine = cv2.GaussianBlur(self.prof, (5, 1), 1.0, borderType=cv2.BORDER_REPLICATE)
+            fine = cv2.GaussianBlur(self.prof, (_FINE_KSIZE, 1), _FINE_SIGMA,
+                                    borderType=cv2.BORDER_REPLICATE)
             deriv = np.zeros_like(fine)
             deriv[:, 1:-1] = 0.5 * (fine[:, 2:] - fine[:, :-2]) * sign
-            window = np.abs(np.arange(len(offs))[None, :] - idx[:, None]) <= 2
+            window = np.abs(np.arange(len(offs))[None, :] - idx[:, None]) <= _PEAK_WINDOW_PX
             idx = np.where(window, deriv, -np.inf).argmax(axis=1)
             usable = (idx > 0) & (idx < len(offs) - 1)
             i = np.clip(idx, 1, len(offs) - 2)
@@ -307,13 +357,13 @@ def _fit_part(edge, start: float, stop: float):
     if edge is None:
         return None
     rows = np.flatnonzero((edge.where >= start - 1e-9) & (edge.where <= stop + 1e-9))
-    if len(rows) < 8:
+    if len(rows) < _MIN_PROFILES:
         return None
     peak, points, usable = edge.edges(edge.polarity(rows))
     peak = peak[rows]
-    strong = (peak > max(1e-6, 0.3 * float(median(peak)))) & usable[rows]
+    strong = (peak > max(1e-6, _STRONG_SHARE * float(median(peak)))) & usable[rows]
     pts = points[rows[strong]]
-    if len(pts) < 8:
+    if len(pts) < _MIN_PROFILES:
         return None
     line = _ransac_line(pts, total=len(rows))
     if line is None:
@@ -357,7 +407,7 @@ def _ransac_line(pts: np.ndarray, total: int):
     m = len(pts)
     # all hypotheses at once: lines through pairs of distinct points, spread over all pairs
     # by a two-dimensional golden-ratio sequence (deterministic, and no numpy.random import)
-    tries = min(200, m * (m - 1) // 2)
+    tries = min(_RANSAC_TRIES, m * (m - 1) // 2)
     i = np.arange(1, tries + 1)
     a = (np.modf(i * _R2_A)[0] * m).astype(np.int64)
     b = (np.modf(i * _R2_B)[0] * (m - 1)).astype(np.int64)
@@ -371,13 +421,13 @@ def _ransac_line(pts: np.ndarray, total: int):
     counts = np.where(ok, inliers.sum(axis=0), -1)
     k = int(np.argmax(counts))
     best_count = int(counts[k])
-    if best_count < max(6, _MIN_INLIER_SHARE * total):
+    if best_count < max(_MIN_INLIERS, _MIN_INLIER_SHARE * total):
         return None
     best = inliers[:, k]
-    for _ in range(2):  # total least squares on the inliers, then re-select
+    for _ in range(_TLS_ROUNDS):  # total least squares on the inliers, then re-select
         line = _tls_line(pts[best])
         inl = np.abs(pts @ line[:2] - line[2]) <= _INLIER_PX
-        if inl.sum() < 6:
+        if inl.sum() < _MIN_INLIERS:
             break
         best = inl
     return _tls_line(pts[best])
@@ -404,6 +454,6 @@ def _intersect(l1, l2):
         return None
     a = np.array([l1[:2], l2[:2]])
     det = float(np.linalg.det(a))
-    if abs(det) < 1e-3:  # nearly parallel (less than about 0.06 degrees apart)
+    if abs(det) < _PARALLEL_SINE:  # nearly parallel (less than about 0.06 degrees apart)
         return None
     return np.linalg.solve(a, np.array([l1[2], l2[2]]))

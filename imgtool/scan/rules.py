@@ -133,6 +133,10 @@ OBJECT_DARKER = 2 * CONTRAST_STEP
 #: the background's (support's PAGELIKE_SHARE of the step).
 BEYOND_REACH = (0.05, 0.2)
 BEYOND_SHARE = 0.5
+#: Points along a side where :func:`_cut_by_object` and :func:`paper_beyond` look past it:
+#: this many, spread over this span of the side (its ends belong to the neighbouring sides).
+SIDE_SPAN = (0.15, 0.85)
+SIDE_PROBES = 24
 #: How many of the best candidates whose sides go on past a corner are tried with the side
 #: between moved out to where they end (:func:`uncut_best`).
 UNCUT_TRIES = 3
@@ -330,7 +334,7 @@ def _cut_by_object(quad: np.ndarray, sides, planes: np.ndarray) -> bool:
     SMALL_PAGE_CHROMA."""
     paper, _ = _region_grey_chroma(quad, None, planes)
     h, w = planes.shape[1:]
-    t = np.linspace(0.15, 0.85, 24)
+    t = np.linspace(*SIDE_SPAN, SIDE_PROBES)
     offsets = np.arange(2.0, PIECE_CUT_REACH + 1)
     centre = 128.0 * CHROMA_GAIN
     for i in sides:
@@ -398,7 +402,7 @@ def paper_beyond(quad: np.ndarray, planes: np.ndarray) -> bool:
     stats = quad_stats(quad, planes)
     inside, background = float(median(stats[:, 2])), float(median(stats[:, 3]))
     sign = 1.0 if inside >= background else -1.0
-    t = np.linspace(0.15, 0.85, 24)
+    t = np.linspace(*SIDE_SPAN, SIDE_PROBES)
     for i, (p0, p1, normal) in enumerate(sides):
         extent = 0.5 * (np.hypot(*(quad[(i + 2) % 4] - p1)) + np.hypot(*(quad[i - 1] - p0)))
         offsets = np.linspace(*BEYOND_REACH, 8) * extent

@@ -36,7 +36,7 @@ import math
 import cv2
 import numpy as np
 
-from imgtool.scan.candidates import Candidate
+from imgtool.scan.candidates import HOUGH_RHO, HOUGH_THETA, Candidate
 from imgtool.scan.quad import polygon_area
 from imgtool.scan.support import (
     SHIFTED_SAMPLES,
@@ -69,6 +69,9 @@ OPPOSITE_MAX = 40.0
 #: Smallest quad proposed, as a share of the photo (a receipt on a desk covers 4-5%): four
 #: straight sides closed round a phone or a label are more often a thing than a page.
 MIN_SHARE = 0.03
+#: A quad's corners may lie this share of the photo's width (height) past its frame: a page
+#: running off the photo; farther, the lines meet far from anything seen.
+CORNER_PAST_FRAME = 0.1
 #: Smallest and largest corner angle (degrees) of a quad worth ranking.
 CORNER_RANGE = (45.0, 135.0)
 #: The quads handed on to detection, of the best this many by side support (those darker
@@ -224,7 +227,7 @@ def side_lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
     heaviest lines of the edge map. A line's weight is the summed length of its segments
     times the share of its span that is a page boundary: a text line or a table's ruling is a
     long line but no boundary, a cable neither."""
-    segs = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=HOUGH_VOTES,
+    segs = cv2.HoughLinesP(edges, HOUGH_RHO, HOUGH_THETA, threshold=HOUGH_VOTES,
                            minLineLength=min(edges.shape) // HOUGH_MIN_LENGTH_DIVISOR,
                            maxLineGap=HOUGH_MAX_GAP)
     if segs is None:
@@ -364,7 +367,7 @@ def _plausible(quads: np.ndarray, order: np.ndarray, w: int, h: int):
     quads, order = quads[ok], order[ok]
     x, y = quads[:, :, 0], quads[:, :, 1]
     area = _areas(quads)
-    mx, my = 0.1 * w, 0.1 * h
+    mx, my = CORNER_PAST_FRAME * w, CORNER_PAST_FRAME * h
     inside = ((x > -mx) & (x < w - 1 + mx) & (y > -my) & (y < h - 1 + my)).all(axis=1)
     to_prev = np.roll(quads, 1, axis=1) - quads
     to_next = np.roll(quads, -1, axis=1) - quads
