@@ -45,6 +45,7 @@ def _iou(a, b) -> float:
     ("clutter", 317),  # it was taken for paper the page lay on (lost with the snap alone)
     ("hidden_corner", 60),  # a mug at the end of a page on a dark desk: the page was taken
     ("hidden_corner", 69),  # for a piece cut off by it, and grown into the desk (0.70, 0.75)
+    ("hidden_corner", 155),  # a receipt on a desk top: its outline ranked 6th inside (0.0)
 ])
 def test_generated_scene_page_is_found(scene, seed):
     photo = render_photo(seed, scene=scene, size=(1200, 900))
