@@ -46,6 +46,7 @@ def _iou(a, b) -> float:
     ("hidden_corner", 60),  # a mug at the end of a page on a dark desk: the page was taken
     ("hidden_corner", 69),  # for a piece cut off by it, and grown into the desk (0.70, 0.75)
     ("hidden_corner", 155),  # a receipt on a desk top: its outline ranked 6th inside (0.0)
+    ("hidden_corner", 61),  # a receipt on a desk top, a mug over its corner: the desk top won
 ])
 def test_generated_scene_page_is_found(scene, seed):
     photo = render_photo(seed, scene=scene, size=(1200, 900))
@@ -192,6 +193,21 @@ def test_underexposed_photo_is_searched_brightened(seed):
     result = detect(cv2.convertScaleAbs(photo.image, alpha=0.5))
     assert result.found
     assert _iou(photo.corners, result.corners) >= 0.95
+
+
+def test_clear_but_one_side_or_one_corner():
+    """_clear_but_one: three clear sides and any fourth, or two clear sides and the two
+    meeting at the corner opposite them (a mug over it); not two clear sides facing each
+    other, nor a side with no boundary at all."""
+    from imgtool.scan.rules import _clear_but_one
+
+    steps = np.full(4, 30.0)
+    assert _clear_but_one(np.array([0.9, 0.9, 0.9, 0.2]), steps)
+    assert _clear_but_one(np.array([0.98, 0.64, 0.55, 0.48]), steps)  # corner 3 hidden
+    assert _clear_but_one(np.array([0.55, 0.98, 0.64, 0.48]), steps)  # corner 0 hidden
+    assert not _clear_but_one(np.array([0.98, 0.5, 0.64, 0.5]), steps)  # 0 and 2 face
+    assert not _clear_but_one(np.array([0.98, 0.64, 0.55, 0.1]), steps)
+    assert not _clear_but_one(np.array([0.98, 0.9, 0.55, 0.48]), np.array([30, -30, 30, 30.]))
 
 
 def test_a_page_goes_on_past_a_cut_not_past_its_end():
