@@ -183,10 +183,6 @@ def find_page(image: np.ndarray, *, debug: dict | None = None, reduced: int = 1,
         prescore_all([c for c in candidates if id(c) not in first], planes)
         ranked = uncut_best(snap_and_score(worth_snapping(candidates, planes), planes, snapped),
                             planes)
-        for c in ranked:  # the uncut quads (snapped already) are wholes to try for a piece
-            if c.source.endswith("-uncut") and id(c) not in snapped:
-                snapped[id(c)] = c
-                candidates.append(c)
     outer = container(ranked[0], candidates, planes, snapped) if ranked else None
     if outer is not None:
         ranked = [outer] + [c for c in ranked if c is not outer]

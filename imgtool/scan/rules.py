@@ -103,15 +103,13 @@ DESK_TOP_PAGE_QUANTILE = 0.97
 #: is an object (darker than the paper by OBJECT_DARKER or more colourful than paper, on
 #: :data:`PIECE_CUT_SHARE` of them, looked at up to :data:`PIECE_CUT_REACH` pixels out): a
 #: pen or a cable, which hides more of the whole's sides than a printed rule; the sheet
-#: beneath a top sheet is paper. Either way the piece's sides must go on being a boundary
-#: past an end of each cut side (:data:`PIECE_GOES_ON`, see :func:`_goes_on`): past a page's
-#: own end, where a mug or the dark desk itself is the "object", or the sheet beneath it,
-#: nothing does (0.0-0.05 there on the generated scenes; 0.22-1.0 past a pen's cut). Asked
-#: where an object lies along the cut: hidden corners 30-99 0.952 -> 0.959; asked in both
-#: cases, once the quads uncut past a cut are among the wholes tried: clutter 100-139 0.783
-#: -> 0.791, hidden corners 300-359 0.970 -> 0.975; the other ranges and the real photos
-#: unchanged but for two pages wrong either way. :data:`PIECE_TRIES` of the best such
-#: candidates are snapped and tried.
+#: beneath a top sheet is paper. That second case also needs the piece's sides to go on
+#: being a boundary past an end of each cut side (:data:`PIECE_GOES_ON`, see
+#: :func:`_goes_on`): past a page's own end, where a mug or the dark desk itself is the
+#: "object", nothing does (0.0 there on the generated scenes; 0.22-1.0 past a pen's cut;
+#: hidden corners 30-99: 0.952 -> 0.959, the other ranges and the real photos unchanged but
+#: for one page wrong either way). :data:`PIECE_TRIES` of the best such candidates are
+#: snapped and tried.
 PIECE_RATIO = 1.1
 PIECE_SHARED_SIDES = 3
 PIECE_SHARED_PX = 3.0
@@ -324,9 +322,8 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     """The whole page when the winner is a piece of it, cut off by something thin across the
     page (a pen, a printed rule): a candidate that holds the winner, is at least
     :data:`PIECE_RATIO` larger, lies on at least :data:`PIECE_SHARED_SIDES` of the winner's
-    sides, scores nearly as well (:data:`PIECE_MARGIN`, or :data:`PIECE_CUT_MARGIN` where
-    a pen or a cable lies along the piece's other sides), and past whose cut the piece's sides
-    go on (:func:`_goes_on`); None if there is none.
+    sides and scores nearly as well (:data:`PIECE_MARGIN`, or :data:`PIECE_CUT_MARGIN` where
+    a pen or a cable lies along the piece's other sides); None if there is none.
 
     An open notebook's two pages are its pieces too, and the spread wins as with
     :func:`container`; a stack's top sheet shares no side with the stack's outline.
@@ -344,12 +341,11 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     for c in snap_and_score(outer, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
-        cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
-        if not _goes_on(best.quad, cuts, planes):
-            continue
         if c.score >= best.score - PIECE_MARGIN:
             return c
-        if c.score >= best.score - PIECE_CUT_MARGIN and _cut_by_object(best.quad, cuts, planes):
+        cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
+        if (c.score >= best.score - PIECE_CUT_MARGIN and _goes_on(best.quad, cuts, planes)
+                and _cut_by_object(best.quad, cuts, planes)):
             return c
     return None
 
