@@ -90,20 +90,6 @@ def test_a_page_cut_by_a_cable_is_uncut_to_where_its_sides_end():
     assert uncut(PAGE, planes) == []
 
 
-def test_a_page_under_a_mug_is_uncut_to_where_its_seen_side_ends():
-    """A mug over the page's corner at the cut: one side goes on past the cut, the other is
-    under the mug; the cutting side moves out, parallel, to where the one seen ends."""
-    photo = np.full((300, 400, 3), 60, np.uint8)
-    photo[50:250, 100:300] = 230
-    cv2.circle(photo, (100, 175), 60, (50, 50, 50), -1)
-    planes = evidence_planes(photo)
-    top = np.array([[99.5, 49.5], [299.5, 49.5], [299.5, 130], [99.5, 130]])
-    moved = uncut(top, planes)
-    assert len(moved) == 1
-    assert np.abs(moved[0] - [[99.5, 49.5], [299.5, 49.5], [299.5, 249.5], [99.5, 249.5]]
-                  ).max() < 3
-
-
 def test_a_piece_of_the_page_is_grown_onto_the_line_of_its_cut_side():
     img = _desk(with_cable=False)
     planes = evidence_planes(img)

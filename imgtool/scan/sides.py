@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from imgtool.scan.candidates import HOUGH_RHO, HOUGH_THETA, Candidate
-from imgtool.scan.quad import lines_meet, polygon_area
+from imgtool.scan.quad import polygon_area
 from imgtool.scan.support import (
     SHIFTED_SAMPLES,
     beyond_corners,
@@ -428,11 +428,7 @@ def uncut(quad: np.ndarray, planes: np.ndarray) -> list[np.ndarray]:
     For each side, the two neighbouring sides are followed straight on past its corners while
     they go on being a boundary (:data:`FOLLOW_SUPPORT`, gaps of up to :data:`FOLLOW_GAP`
     steps bridged); when both go on for at least :data:`FOLLOW_MIN` steps, the side is moved
-    to where they end. When only one does (the other hidden under a mug, or too faint to
-    follow in a shadow or over another sheet), the side is moved out parallel to where that
-    one ends (clutter 0-29: 0.862 -> 0.867, desk tops 300-359: 0.957 -> 0.974, hidden
-    corners 30-99: 0.972 -> 0.973; every other range and the real photos unchanged). The
-    caller snaps and scores the result.
+    to where they end. The caller snaps and scores the result.
 
     Examples
     --------
@@ -450,24 +446,16 @@ def uncut(quad: np.ndarray, planes: np.ndarray) -> list[np.ndarray]:
         for corner, other in ((a, quad[j - 1]), (b, quad[(j + 2) % 4])):
             d = corner - other
             length = float(np.hypot(*d))
-            steps = (_follow(corner, d / length, FOLLOW_STEP * length, planes)
-                     if length >= 1 else 0)
-            ends.append(corner + steps * FOLLOW_STEP * d if steps >= FOLLOW_MIN else None)
-        if ends[0] is not None and ends[1] is not None:
+            if length < 1:
+                break
+            steps = _follow(corner, d / length, FOLLOW_STEP * length, planes)
+            if steps < FOLLOW_MIN:
+                break
+            ends.append(corner + steps * FOLLOW_STEP * d)
+        if len(ends) == 2:
             moved = quad.copy()
             moved[j], moved[(j + 1) % 4] = ends
             out.append(moved)
-        elif ends[0] is not None or ends[1] is not None:
-            # one side goes on, the other is hidden (a mug) or too faint to follow (a
-            # shadow, another sheet): the cutting side moves out, parallel, to where the one
-            # seen ends
-            end = ends[0] if ends[0] is not None else ends[1] + (a - b)
-            far = lines_meet((*end, *(end + b - a)), (*quad[j - 1], *a))
-            near = lines_meet((*end, *(end + b - a)), (*b, *quad[(j + 2) % 4]))
-            if far is not None and near is not None:
-                moved = quad.copy()
-                moved[j], moved[(j + 1) % 4] = far, near
-                out.append(moved)
     return out
 
 
