@@ -195,26 +195,26 @@ def test_underexposed_photo_is_searched_brightened(seed):
     assert _iou(photo.corners, result.corners) >= 0.95
 
 
-def test_clear_but_one_side_or_one_corner():
-    """_clear_but_one: three clear sides and any fourth, or two clear sides and the two
+def test_clear_enough_but_one_side_or_one_corner():
+    """_clear_enough: three clear sides and any fourth, or two clear sides and the two
     meeting at the corner opposite them (a mug over it); not two clear sides facing each
     other, nor a side with no boundary at all."""
-    from imgtool.scan.rules import _clear_but_one
+    from imgtool.scan.rules import _clear_enough
 
     steps = np.full(4, 30.0)
-    assert _clear_but_one(np.array([0.9, 0.9, 0.9, 0.2]), steps)
-    assert _clear_but_one(np.array([0.98, 0.64, 0.55, 0.48]), steps)  # corner 3 hidden
-    assert _clear_but_one(np.array([0.55, 0.98, 0.64, 0.48]), steps)  # corner 0 hidden
-    assert not _clear_but_one(np.array([0.98, 0.5, 0.64, 0.5]), steps)  # 0 and 2 face
-    assert not _clear_but_one(np.array([0.98, 0.64, 0.55, 0.1]), steps)
-    assert not _clear_but_one(np.array([0.98, 0.9, 0.55, 0.48]), np.array([30, -30, 30, 30.]))
+    assert _clear_enough(np.array([0.9, 0.9, 0.9, 0.2]), steps)
+    assert _clear_enough(np.array([0.98, 0.64, 0.55, 0.48]), steps)  # corner 3 hidden
+    assert _clear_enough(np.array([0.55, 0.98, 0.64, 0.48]), steps)  # corner 0 hidden
+    assert not _clear_enough(np.array([0.98, 0.5, 0.64, 0.5]), steps)  # 0 and 2 face
+    assert not _clear_enough(np.array([0.98, 0.64, 0.55, 0.1]), steps)
+    assert not _clear_enough(np.array([0.98, 0.9, 0.55, 0.48]), np.array([30, -30, 30, 30.]))
 
 
 def test_a_page_goes_on_past_a_cut_not_past_its_end():
     """_goes_on: the sides of a page go on being boundaries past the corners of a piece cut
     off it (a pen across it), not past the page's own corners (a mug at its end)."""
     from imgtool.scan.rules import _goes_on
-    from imgtool.scan.support import evidence_planes
+    from imgtool.scan.support import beyond_corners, evidence_planes
 
     img = np.full((600, 800, 3), 60, np.uint8)
     cv2.fillConvexPoly(img, np.array([[250, 100], [550, 100], [550, 500], [250, 500]]),
@@ -222,6 +222,7 @@ def test_a_page_goes_on_past_a_cut_not_past_its_end():
     planes = evidence_planes(img)
     piece = np.array([[250, 100], [550, 100], [550, 300], [250, 300]], np.float64)
     page = np.array([[250, 100], [550, 100], [550, 500], [250, 500]], np.float64)
-    assert _goes_on(piece, [2], planes)  # its bottom side: the page's sides go on past it
-    assert not _goes_on(page, [2], planes)  # the page's own bottom: the desk beyond
-    assert not _goes_on(piece, [0], planes)  # the piece's top is the page's
+    beyond_piece = beyond_corners(piece, planes)
+    assert _goes_on(beyond_piece, [2])  # its bottom side: the page's sides go on past it
+    assert not _goes_on(beyond_corners(page, planes), [2])  # the page's own bottom: the desk
+    assert not _goes_on(beyond_piece, [0])  # the piece's top is the page's

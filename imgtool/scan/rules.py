@@ -78,7 +78,7 @@ DESK_TOP_CHROMA = 12.0
 DESK_TOP_LIGHT = 0.6
 DESK_TOP_TRIES = 6
 #: The page's weakest side need only be this share of real boundary, and need not be brighter
-#: than what lies outside it, when its other three are clear (:func:`_clear_but_one`): on a
+#: than what lies outside it, when its other three are clear (:func:`_clear_enough`): on a
 #: light desk top one side is often lost in a highlight or is its shadow's (desk tops 0-29:
 #: 0.965 -> 0.995, nothing else measured changed). So too the two sides meeting at a corner
 #: when the other two are clear: a mug over the corner hides part of both (hidden corners
@@ -254,10 +254,10 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     :data:`DESK_TOP_CLEAR`) and some boundary on the fourth (:data:`DESK_TOP_WEAKEST`: a
     pen may lie across it, a highlight or the page's shadow lie along it), or on two sides
     and some boundary on the two meeting at the corner opposite them (an object over that
-    corner; :func:`_clear_but_one`); the winner's area
-    round it is grey and light (:data:`DESK_TOP_CHROMA`, :data:`DESK_TOP_LIGHT`). A label on a
-    notebook's coloured or dark cover is not taken for a page on a desk top; a picture
-    printed on a page is darker than the paper round it on every side.
+    corner; :func:`_clear_enough`); the winner's area round it is grey and light
+    (:data:`DESK_TOP_CHROMA`, :data:`DESK_TOP_LIGHT`). A label on a notebook's coloured or
+    dark cover is not taken for a page on a desk top; a picture printed on a page is darker
+    than the paper round it on every side.
     """
     area = polygon_area(best.quad)
 
@@ -278,7 +278,7 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
             continue
         stats = quad_stats(c.quad, planes)
         real, inside, outside = stats[:, 0], stats[:, 2], stats[:, 3]
-        if not _clear_but_one(real, inside - outside):
+        if not _clear_enough(real, inside - outside):
             continue
         grey, chroma = _region_grey_chroma(best.quad, c.quad, planes)
         page_grey, _ = _region_grey_chroma(c.quad, None, planes)
@@ -287,7 +287,7 @@ def _page_on_desk_top(best: Candidate, candidates: list[Candidate], planes: np.n
     return None
 
 
-def _clear_but_one(real: np.ndarray, steps: np.ndarray) -> bool:
+def _clear_enough(real: np.ndarray, steps: np.ndarray) -> bool:
     """Whether a page's sides (their shares of real boundary, and the step from outside in
     along each) show a clear page on a desk top: clear sides (a boundary on average at least
     :data:`DESK_TOP_CLEAR` and brighter than what lies outside) and the others at least
@@ -338,24 +338,27 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     outer = sorted((c for c in candidates if c.score > 0
                     and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX)),
                    key=lambda c: c.score, reverse=True)[:PIECE_TRIES]
+    beyond = None  # the piece's support.beyond_corners, once needed
     for c in snap_and_score(outer, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
         if c.score >= best.score - PIECE_MARGIN:
             return c
         cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
-        if (c.score >= best.score - PIECE_CUT_MARGIN and _goes_on(best.quad, cuts, planes)
-                and _cut_by_object(best.quad, cuts, planes)):
+        if c.score < best.score - PIECE_CUT_MARGIN:
+            continue
+        if beyond is None:
+            beyond = beyond_corners(best.quad, planes)
+        if _goes_on(beyond, cuts) and _cut_by_object(best.quad, cuts, planes):
             return c
     return None
 
 
-def _goes_on(quad: np.ndarray, sides, planes: np.ndarray) -> bool:
-    """Whether past an end of each of the given sides of the quad, one of the sides meeting
-    it goes on being a boundary (support.beyond_corners, at least :data:`PIECE_GOES_ON`): the
-    page's sides go on past a pen lying across it; past the page's own end, with a mug or
-    the dark desk along it, nothing does."""
-    beyond = beyond_corners(quad, planes)
+def _goes_on(beyond: np.ndarray, sides) -> bool:
+    """Whether past an end of each of the given sides of a quad, one of the sides meeting it
+    goes on being a boundary (``beyond``: the quad's support.beyond_corners, at least
+    :data:`PIECE_GOES_ON`): the page's sides go on past a pen lying across it; past the
+    page's own end, with a mug or the dark desk along it, nothing does."""
     return all(max(beyond[i], beyond[(i + 1) % 4]) >= PIECE_GOES_ON for i in sides)
 
 
