@@ -171,7 +171,7 @@ def container(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
 
     outer = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
                    reverse=True)[:CONTAINER_TRIES]
-    for c in snap_and_score(outer, planes, done):
+    for c in sorted(snap_and_score(outer, planes, done), key=lambda c: c.score, reverse=True):
         if c.score < MIN_SCORE or not fits(c):
             continue
         real, _ = boundary_support(c.quad, planes)
@@ -325,22 +325,32 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     sides and scores nearly as well (:data:`PIECE_MARGIN`, or :data:`PIECE_CUT_MARGIN` where
     a pen or a cable lies along the piece's other sides); None if there is none.
 
+    A corner piece, cut off by two things across the page (a cable one way, a pen the
+    other), shares only two sides with the whole: it gives way only when the whole scores
+    within :data:`PIECE_MARGIN`, both cut sides have an object along them with the page's
+    sides going on past them, and the rest of the whole is no darker than the piece by
+    OBJECT_DARKER (paper, not a magazine or a shadow the page lies beside).
+
     An open notebook's two pages are its pieces too, and the spread wins as with
     :func:`container`; a stack's top sheet shares no side with the stack's outline.
     """
     area = polygon_area(best.quad)
 
-    def fits(c, share=CONTAINED, px=PIECE_SHARED_PX):
+    def fits(c, share=CONTAINED, px=PIECE_SHARED_PX, sides=PIECE_SHARED_SIDES - 1):
         return (polygon_area(c.quad) >= PIECE_RATIO * area
                 and inside_share(best.quad, c.quad) >= share
-                and _shared_sides(best.quad, c.quad, px) >= PIECE_SHARED_SIDES)
+                and _shared_sides(best.quad, c.quad, px) >= sides)
 
-    outer = sorted((c for c in candidates if c.score > 0
-                    and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX)),
-                   key=lambda c: c.score, reverse=True)[:PIECE_TRIES]
+    def near(sides):
+        return sorted((c for c in candidates if c.score > 0
+                       and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX, sides)),
+                      key=lambda c: c.score, reverse=True)[:PIECE_TRIES]
+
+    three = near(PIECE_SHARED_SIDES)
+    corners = [c for c in near(PIECE_SHARED_SIDES - 1) if all(c is not t for t in three)]
     beyond = None  # the piece's support.beyond_corners, once needed
-    for c in snap_and_score(outer, planes, done):
-        if c.score < MIN_SCORE or not fits(c):
+    for c in snap_and_score(three, planes, done):
+        if c.score < MIN_SCORE or not fits(c, sides=PIECE_SHARED_SIDES):
             continue
         if c.score >= best.score - PIECE_MARGIN:
             return c
@@ -350,6 +360,19 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
         if beyond is None:
             beyond = beyond_corners(best.quad, planes)
         if _goes_on(beyond, cuts) and _cut_by_object(best.quad, cuts, planes):
+            return c
+    paper = None
+    for c in snap_and_score(corners, planes, done):
+        if c.score < max(MIN_SCORE, best.score - PIECE_MARGIN) or not fits(c):
+            continue
+        cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
+        if beyond is None:
+            beyond = beyond_corners(best.quad, planes)
+        if paper is None:
+            paper = _region_grey_chroma(best.quad, None, planes)[0]
+        rest = _region_grey_chroma(c.quad, best.quad, planes)[0]
+        if (rest >= paper - OBJECT_DARKER and _goes_on(beyond, cuts)
+                and _cut_by_object(best.quad, cuts, planes)):
             return c
     return None
 
