@@ -44,6 +44,28 @@ def _turned(image: np.ndarray, corners: np.ndarray):
             np.stack([h - 1 - corners[:, 1], corners[:, 0]], axis=1))
 
 
+def _phone_size(image: np.ndarray, corners: np.ndarray):
+    """The photo as a phone saves it: resized (cubic) to a long side of 4000 pixels (each side
+    a multiple of 8), a JPEG of quality 90, read back as the command reads it
+    (``read_photo(path, preview=1000)``: detection on the decoder's reduced preview)."""
+    from imgtool.io import read_photo
+
+    h, w = image.shape[:2]
+    scale = 4000 / max(h, w)
+    size = (round(w * scale / 8) * 8, round(h * scale / 8) * 8)
+    big = cv2.resize(image[..., :3] if image.ndim == 3 else image, size,
+                     interpolation=cv2.INTER_CUBIC)
+    fd, path = tempfile.mkstemp(suffix=".jpg")
+    os.close(fd)
+    try:
+        cv2.imwrite(path, big, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        photo = read_photo(path, preview=1000)
+    finally:
+        os.unlink(path)
+    f = np.array([size[0] / w, size[1] / h])
+    return photo, (corners + 0.5) * f - 0.5
+
+
 #: The changes a photo may come with that the scanner should not mind: what another phone, a
 #: darker room or a messaging app makes of the same scene.
 CHANGES = {
@@ -58,6 +80,7 @@ CHANGES = {
         cv2.imdecode(cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 30])[1],
                      cv2.IMREAD_COLOR), q),
     "Gaussian blur, sigma 2": lambda im, q: (cv2.GaussianBlur(im, (0, 0), 2.0), q),
+    "a 4000-pixel JPEG, read as the command reads it": _phone_size,
 }
 
 
