@@ -248,7 +248,10 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
     p = Path(local)
     folder = p.parent if str(p.parent) else Path(".")
     _remove_stale_temporaries(folder)
-    fd, tmp = _create_temporary(folder, p.name)
+    try:
+        fd, tmp = _create_temporary(folder, p.name)
+    except OSError as exc:  # the folder let check_output pass but takes no file (/proc)
+        raise _cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -264,12 +267,17 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = False
     except FileExistsError:
         raise OutputError(f"{path}: exists (use --overwrite to replace it)") from None
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise OutputError(f"{path}: no space left on device; nothing was written") from None
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise _cannot_write(path, exc) from None
     finally:
         if os.path.lexists(tmp):
             os.unlink(tmp)
+
+
+def _cannot_write(path, exc: OSError) -> OutputError:
+    """The one-line error for an output the operating system would not take."""
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{path}: no space left on device; nothing was written")
+    return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
 def _write_all(stream, data: bytes) -> None:
