@@ -44,6 +44,7 @@ __all__ = [
     "TruncationWarning",
     "box",
     "gaussian",
+    "gaussian_epsilon_for",
     "gaussian_kept_mass",
     "gaussian_kernel",
     "gaussian_radius",
@@ -183,6 +184,52 @@ def gaussian_kept_mass(sigma: float, epsilon: float = 0.001) -> float:
     return math.erf((r + 0.5) / (float(sigma) * math.sqrt(2.0)))
 
 
+def gaussian_epsilon_for(sigma: float, kept_mass: float = WARN_KEPT_MASS) -> float:
+    """The largest round epsilon (1, 2 or 5 times a power of ten) whose kernel for ``sigma``
+    keeps at least ``kept_mass`` of the Gaussian: the value to suggest when an epsilon is too
+    large for a sigma.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation in pixels, > 0.
+    kept_mass : float, optional
+        The share of the mass to keep, in (0, 1); default ``WARN_KEPT_MASS`` (0.99), so that
+        :func:`gaussian` neither refuses nor warns.
+
+    Returns
+    -------
+    float
+        The epsilon.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``sigma`` or ``kept_mass`` is out of range, or no epsilon above 1e-300 keeps
+        that much (a sigma of about 1e148 or more).
+
+    Examples
+    --------
+    >>> from imgtool.filters import gaussian_epsilon_for, gaussian_kept_mass
+    >>> gaussian_epsilon_for(150)
+    5e-05
+    >>> gaussian_kept_mass(150, 0.001) < 0.9 <= 0.99 <= gaussian_kept_mass(150, 5e-05)
+    True
+    >>> gaussian_epsilon_for(2.0), gaussian_epsilon_for(2.0, kept_mass=0.9)
+    (0.02, 0.1)
+    """
+    sigma, _ = _check_sigma_epsilon(sigma, 0.5)
+    if not 0 < kept_mass < 1:
+        raise InvalidParameterError(f"kept_mass must be in (0, 1), not {kept_mass}")
+    for exponent in range(-1, -301, -1):
+        for digit in (5, 2, 1):  # descending: the first that keeps enough is the largest
+            epsilon = float(f"{digit}e{exponent}")
+            if gaussian_kept_mass(sigma, epsilon) >= kept_mass:
+                return epsilon
+    raise InvalidParameterError(f"no epsilon above 1e-300 keeps {kept_mass:.0%} of the "
+                                f"Gaussian for sigma={sigma}")
+
+
 def gaussian(
     image: np.ndarray,
     sigma: float,
@@ -242,12 +289,14 @@ def gaussian(
         raise InvalidParameterError(
             f"gaussian: epsilon={epsilon} cuts the kernel for sigma={sigma} to radius "
             f"{gaussian_radius(sigma, epsilon)}, which keeps only {mass:.1%} of the Gaussian "
-            f"(at least {MIN_KEPT_MASS:.0%} needed); use a smaller epsilon"
+            f"(at least {MIN_KEPT_MASS:.0%} needed); use a smaller epsilon "
+            f"({gaussian_epsilon_for(sigma):g} or less keeps {WARN_KEPT_MASS:.0%})"
         )
     if mass < WARN_KEPT_MASS:
         warnings.warn(
             f"gaussian: the kernel of radius {gaussian_radius(sigma, epsilon)} keeps only "
-            f"{mass:.1%} of the Gaussian for sigma={sigma}; use a smaller epsilon",
+            f"{mass:.1%} of the Gaussian for sigma={sigma}; use a smaller epsilon "
+            f"({gaussian_epsilon_for(sigma):g} or less keeps {WARN_KEPT_MASS:.0%})",
             TruncationWarning,
             stacklevel=2,
         )
