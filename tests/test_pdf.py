@@ -126,7 +126,7 @@ def test_every_input_falling_back_still_makes_a_pdf(tmp_path):
     flats = [write(tmp_path / f"f{i}.png", flat_photo()) for i in range(2)]
     pdf = tmp_path / "pages.pdf"
     r = run_cli(["scan", *flats, "-o", pdf])
-    assert r.code == 6
+    assert r.code == 5  # no input had a page: scan's own code, not 6 (some failed)
     pages = pdf_pages(pdf)
     assert [p["pixels"] for p in pages] == [(160, 120)] * 2
     # 160 x 120 is 0.750, within 3 % of Letter (0.773): landscape Letter

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from imgtool.cli.options import OptionalValues, io_options, rotate_option, run_command
+from imgtool.cli.options import (
+    OptionalValues,
+    check_gaussian,
+    io_options,
+    rotate_option,
+    run_command,
+)
 from imgtool.cli.tiled_run import TILE_HELP, run_both
 
 DEFAULT_NAME = "{stem}.edges.png"
@@ -13,6 +19,9 @@ TILED_NAME = "{stem}.edges.tif"
 #: Names of imgtool.edges.METHODS, listed here so --help need not import numba
 #: (tests check the two agree).
 AUTO_METHODS = ("gradient_otsu", "gradient_percentile", "otsu", "median")
+#: The Gaussian's epsilon edges smooths with: imgtool.edges.detect_edges' default (a test
+#: checks the two agree).
+EPSILON = 0.001
 
 
 def _looks_like_method(word) -> bool:
@@ -67,6 +76,8 @@ def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, tile, *
       imgtool edges --auto median --json photo.jpg -o edges.png
       imgtool edges --low 50 --high 150 --sigma 2 photo.jpg -o edges.png
     """
+    import math
+
     from imgtool.errors import InvalidParameterError
 
     manual = low is not None or high is not None
@@ -75,8 +86,8 @@ def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, tile, *
     if manual:
         if low is None or high is None:
             raise InvalidParameterError("--low and --high go together")
-        if low < 0 or high < 0:
-            raise InvalidParameterError(f"thresholds must be >= 0, got --low {low:g} "
+        if not all(math.isfinite(v) and v >= 0 for v in (low, high)):
+            raise InvalidParameterError(f"thresholds must be finite and >= 0, got --low {low:g} "
                                         f"--high {high:g}")
         if low > high:
             raise InvalidParameterError(f"--low {low:g} is above --high {high:g}")
@@ -87,8 +98,12 @@ def edges_command(ctx, auto, low, high, sigma, l1, median_sigma, rotate, tile, *
             raise InvalidParameterError(
                 f"unknown --auto method {method!r} (choose from {', '.join(AUTO_METHODS)})")
         method = method or "default"
-    if sigma < 0:
-        raise InvalidParameterError(f"--sigma must be >= 0, got {sigma:g}")
+    if not sigma >= 0:
+        raise InvalidParameterError(f"--sigma must be >= 0 (0: no smoothing), got {sigma:g}")
+    if not math.isfinite(sigma):
+        raise InvalidParameterError(f"--sigma must be finite, got {sigma:g}")
+    if sigma > 0:  # once, before any input is read
+        check_gaussian(sigma, EPSILON, epsilon_option=False)
     if not 0 <= median_sigma < 1:
         raise InvalidParameterError(f"--median-sigma must be in [0, 1), got {median_sigma:g}")
     params = {"method": method, "low": low, "high": high, "sigma": sigma or None,
@@ -126,8 +141,14 @@ def process(image, params, ctx):
     logging.getLogger("imgtool").info(
         "%s: method %s, low %.2f, high %.2f, edge pixels %.2f%%", ctx["display"],
         info["method"] or "fixed", info["low"], info["high"], 100 * info["edge_fraction"])
-    info = dict(info)
+    info = json_record(info)
     if params.get("rotate"):
         result = np.ascontiguousarray(np.rot90(result, -params["rotate"] // 90))  # clockwise
         info["rotate"] = params["rotate"]
     return Outcome(result, info)
+
+
+def json_record(info: dict) -> dict:
+    """What ``--json`` says of one input: the detector's ``info`` with the smoothing as given
+    on the command line (``--sigma 0``, no smoothing, is 0 rather than the library's None)."""
+    return {**info, "sigma": 0.0 if info["sigma"] is None else info["sigma"]}

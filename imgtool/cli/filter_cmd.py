@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from imgtool.cli.options import OptionalValues, io_options, rotate_option, run_command
+from imgtool.cli.options import (
+    OptionalValues,
+    check_gaussian,
+    io_options,
+    rotate_option,
+    run_command,
+)
 from imgtool.cli.tiled_run import TILE_HELP, run_both
 
 STEP_OPTIONS = {"--gaussian": "gaussian", "--average": "average", "--laplacian": "laplacian",
@@ -96,10 +102,7 @@ def filter_command(ctx, gaussian, sigma, epsilon, average, laplacian, sobel, l1,
     if any(name == "gaussian" for name, _ in steps):
         if sigma is None:
             raise InvalidParameterError("--gaussian needs --sigma")
-        if not sigma > 0:
-            raise InvalidParameterError(f"--sigma must be > 0, got {sigma:g}")
-        if not 0 < epsilon < 1:
-            raise InvalidParameterError(f"--epsilon must be in (0, 1), got {epsilon:g}")
+        check_gaussian(sigma, epsilon)  # once, before any input is read
     for name, k in steps:
         if name == "average" and (k <= 0 or k % 2 == 0):
             raise InvalidParameterError(f"--average needs an odd size >= 1, got {k}")
@@ -127,11 +130,44 @@ def process(image, params, ctx):
         out = map_derivative(out, in_dtype, params["mapping"])
     if alpha is not None:
         out = np.dstack([out if out.ndim == 3 else out[:, :, None], _to_dtype(alpha, out.dtype)])
-    record = {"steps": [[n, v] for n, v in params["steps"]], "dtype": str(out.dtype)}
+    record = {**json_record(params), "dtype": str(out.dtype)}
+    if signed and ctx.get("output_format") != "tiff":
+        record["map"] = params["mapping"]
     if params.get("rotate"):
         out = np.ascontiguousarray(np.rot90(out, -params["rotate"] // 90))  # clockwise
         record["rotate"] = params["rotate"]
     return Outcome(out, record)
+
+
+def json_record(params) -> dict:
+    """What ``--json`` says of the filtering: each step with the parameters it used (a
+    Gaussian's sigma, epsilon and the radius they give), and the border every step used.
+
+    Examples
+    --------
+    >>> json_record({"steps": [("gaussian", None), ("average", 5)], "sigma": 2.0,
+    ...              "epsilon": 0.001, "norm": "l2", "border": "constant", "cval": 7.0})
+    {'steps': [['gaussian', {'sigma': 2.0, 'epsilon': 0.001, 'radius': 7}], \
+['average', {'size': 5}]], 'border': 'constant', 'cval': 7.0}
+    """
+    from imgtool.filters import gaussian_radius
+
+    steps = []
+    for name, value in params["steps"]:
+        if name == "gaussian":
+            used = {"sigma": params["sigma"], "epsilon": params["epsilon"],
+                    "radius": gaussian_radius(params["sigma"], params["epsilon"])}
+        elif name == "average":
+            used = {"size": value}
+        elif name == "laplacian":
+            used = {"neighbours": value}
+        else:
+            used = {"norm": params["norm"]}
+        steps.append([name, used])
+    record = {"steps": steps, "border": params["border"]}
+    if params["border"] == "constant":
+        record["cval"] = params["cval"]
+    return record
 
 
 def apply_steps(image, params, ops, **extra):

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from imgtool.cli.options import verbosity_options
+from imgtool.cli.options import check_gaussian, verbosity_options
 
 
 @click.command("kernel")
@@ -20,18 +20,15 @@ def kernel_command(sigma, epsilon, as_json):
 
     The radius is the smallest r for which the Gaussian density falls below EPSILON beyond
     r pixels. EPSILON is an absolute weight, so large sigmas cut off more of the bell:
-    the kept mass says how much.
+    the kept mass says how much. A kernel that keeps less than 90% is refused (exit 2), as
+    'imgtool filter' refuses it, with an EPSILON that would do.
 
     \b
       imgtool kernel --sigma 2 --epsilon 0.01
     """
-    from imgtool.errors import InvalidParameterError
     from imgtool.filters import gaussian_kept_mass, gaussian_kernel, gaussian_radius
 
-    if not sigma > 0:
-        raise InvalidParameterError(f"--sigma must be > 0, got {sigma:g}")
-    if not 0 < epsilon < 1:
-        raise InvalidParameterError(f"--epsilon must be in (0, 1), got {epsilon:g}")
+    check_gaussian(sigma, epsilon)  # refused as 'imgtool filter' refuses it
     radius = gaussian_radius(sigma, epsilon)
     weights = gaussian_kernel(sigma, epsilon)
     mass = gaussian_kept_mass(sigma, epsilon)

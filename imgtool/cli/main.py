@@ -22,8 +22,8 @@ COMMANDS = {
 EPILOG = """\b
 Exit codes: 0 ok, 1 internal error (a bug), 2 bad usage or parameter,
 3 unreadable input, 4 output not written, 5 scan found no page,
-6 some inputs of a batch failed, 130 interrupted, 141 stdout closed early
-(the reader of a pipe quit, as 'head' does).
+6 some inputs of a batch failed (all of them: their own code, the lowest),
+130 interrupted, 141 stdout closed early (the reader of a pipe quit, as 'head' does).
 Run 'imgtool COMMAND --help' for a command's options."""
 
 

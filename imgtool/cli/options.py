@@ -90,6 +90,56 @@ def rotate_option(*, auto: bool):
                         help="Turn the result clockwise by this many degrees." + extra)
 
 
+def check_gaussian(sigma: float, epsilon: float, *, epsilon_option: bool = True) -> None:
+    """Refuse, once and before any input is read, a ``--sigma`` (and ``--epsilon``) whose
+    Gaussian kernel :func:`imgtool.filters.gaussian` would refuse for every input.
+
+    ``epsilon_option``: the command has ``--epsilon`` (``filter``, ``kernel``); ``edges``
+    smooths with the default epsilon, so a smaller ``--sigma`` is the way out there.
+    """
+    import math
+
+    if not sigma > 0:
+        raise InvalidParameterError(f"--sigma must be > 0, got {sigma:g}")
+    if not math.isfinite(sigma):
+        raise InvalidParameterError(f"--sigma must be finite, got {sigma:g}")
+    if not 0 < epsilon < 1:
+        raise InvalidParameterError(f"--epsilon must be in (0, 1), got {epsilon:g}")
+    from imgtool.filters import (
+        MIN_KEPT_MASS,
+        WARN_KEPT_MASS,
+        gaussian_epsilon_for,
+        gaussian_kept_mass,
+    )
+
+    mass = gaussian_kept_mass(sigma, epsilon)
+    if mass >= MIN_KEPT_MASS:
+        return
+    short = (f"the kernel keeps only {mass:.1%} of the Gaussian (at least "
+             f"{MIN_KEPT_MASS:.0%} needed)")
+    if epsilon_option:
+        raise InvalidParameterError(
+            f"--sigma {sigma:g} with --epsilon {epsilon:g}: {short}; use --epsilon "
+            f"{gaussian_epsilon_for(sigma):g} or smaller (keeps {WARN_KEPT_MASS:.0%})")
+    raise InvalidParameterError(f"--sigma {sigma:g}: {short}; use --sigma "
+                                f"{_widest_sigma(epsilon, MIN_KEPT_MASS):g} or less")
+
+
+def _widest_sigma(epsilon: float, kept_mass: float) -> int:
+    """The largest whole sigma whose kernel at ``epsilon`` keeps ``kept_mass``, or more."""
+    from imgtool.filters import gaussian_kept_mass
+
+    low, high = 1, 2
+    while gaussian_kept_mass(high, epsilon) >= kept_mass:
+        low, high = high, high * 2
+    while high - low > 1:  # the kept mass falls with sigma, give or take the radius' rounding
+        mid = (low + high) // 2
+        low, high = (mid, high) if gaussian_kept_mass(mid, epsilon) >= kept_mass else (low, mid)
+    while low > 1 and gaussian_kept_mass(low, epsilon) < kept_mass:
+        low -= 1
+    return low
+
+
 class OptionalValues(click.Command):
     """Options whose value is optional (``--laplacian [4|8]``, ``--auto [METHOD]``) that
     never take an input path as their value.
@@ -129,8 +179,13 @@ class OptionalValues(click.Command):
         return super().parse_args(ctx, out)
 
 
-def io_options(default_name: str):
-    """Decorator adding the inputs, output and batch options every image command takes."""
+#: --threads of filter and edges.
+THREADS_HELP = "Threads for one image (default: all cores; a small image is filtered on one)."
+
+
+def io_options(default_name: str, *, threads_help: str = THREADS_HELP):
+    """Decorator adding the inputs, output and batch options every image command takes
+    (``threads_help``: what ``--threads`` does for this command)."""
 
     def decorate(f):
         options = [
@@ -167,8 +222,7 @@ def io_options(default_name: str):
                          help="With --scheduler: inputs per Dask task (default: sized to "
                               "about 5 s of work each, measured as the batch runs)."),
             click.option("--threads", type=click.IntRange(min=1), default=None,
-                         help="Threads for one image (default: all cores; a small "
-                              "image is filtered on one)."),
+                         help=threads_help),
             click.option("--json", "as_json", is_flag=True,
                          help="Print one JSON object per input on stdout."),
             click.option("--quality", type=click.IntRange(1, 100), default=92, show_default=True,
@@ -199,6 +253,7 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
 
     verbose = ctx.obj.get("verbose", 0) if ctx.obj else 0
     quiet = ctx.obj.get("quiet", False) if ctx.obj else False
+    check_io_options(opts)
     output = opts["output"]
     fmt = opts["fmt"]
     if output == "-" and opts["as_json"]:
@@ -269,6 +324,16 @@ def run_command(ctx: click.Context, processor: str, params: dict, opts: dict, *,
     return code
 
 
+def check_io_options(opts: dict) -> None:
+    """Refuse, before any input is read, the options of :func:`io_options` that contradict
+    each other or say nothing."""
+    if opts["output"] == "":
+        raise InvalidParameterError("-o is empty: give a file, a folder or '-'")
+    if opts["overwrite"] and opts["skip_existing"]:
+        raise InvalidParameterError("--overwrite replaces existing outputs, --skip-existing "
+                                    "keeps them; choose one")
+
+
 def _folder(output: str) -> str:
     from imgtool.io import remote
 
@@ -322,17 +387,37 @@ def _report(res, as_json: bool, quiet: bool, progress) -> None:
         click.echo(json.dumps(res.to_json()))
 
 
-def _summarise(results, quiet: bool) -> int:
-    failed = [r for r in results if r.status == "failed"]
+def batch_exit_code(codes) -> int:
+    """The exit code of a run from each input's code (0: done or skipped).
+
+    0 when no input failed; when every input failed, their code, the lowest when they
+    differ (1, a bug, before 2 usage, 3 input, 4 output, 5 no page); otherwise 6: some
+    failed, the others were processed (the README's exit-code table says the same).
+
+    Examples
+    --------
+    >>> batch_exit_code([0, 0]), batch_exit_code([3, 0]), batch_exit_code([3, 3])
+    (0, 6, 3)
+    >>> batch_exit_code([4, 3])
+    3
+    """
+    codes = [int(c) for c in codes]
+    failed = [c for c in codes if c]
     if not failed:
-        return ExitCode.OK
-    if len(results) == 1:
-        return failed[0].exit_code
-    if not quiet:
-        click.echo(f"imgtool: {len(failed)} of {len(results)} inputs failed:", err=True)
-        for r in failed:
-            click.echo(f"  {r.error.splitlines()[0]}", err=True)
-    return ExitCode.PARTIAL
+        return int(ExitCode.OK)
+    if len(failed) == len(codes):
+        return min(failed)
+    return int(ExitCode.PARTIAL)
+
+
+def _summarise(results, quiet: bool) -> int:
+    """The exit code; with several inputs and some failed, one line counting the failures
+    (each was said once as it happened, by :func:`_report`)."""
+    codes = [(r.exit_code or ExitCode.FAILURE) if r.status == "failed" else 0 for r in results]
+    failed = sum(1 for c in codes if c)
+    if failed and len(results) > 1 and not quiet:
+        click.echo(f"imgtool: {failed} of {len(results)} inputs failed", err=True)
+    return batch_exit_code(codes)
 
 
 def _write_pdf(results, output: str, settings) -> int:
@@ -358,8 +443,7 @@ def _report_pdf(results, output: str, pages: int, code: int, quiet: bool) -> int
     if not pages:
         click.echo(f"imgtool: {output}: not written: none of the {len(results)} inputs gave "
                    "a page", err=True)
-        codes = {r.exit_code for r in results if r.status == "failed"}
-        return codes.pop() if len(codes) == 1 else code
+        return code  # every input failed: their own code (batch_exit_code)
     if quiet or not (left_out or whole):
         return code
     said = [f"imgtool: wrote {output}: {pages} page{'s' if pages > 1 else ''} from "

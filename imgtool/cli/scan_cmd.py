@@ -15,6 +15,8 @@ MODES = ("color", "enhanced", "gray", "bw")
 
 
 def _parse_corners(text: str):
+    import math
+
     from imgtool.errors import InvalidParameterError
 
     try:
@@ -24,6 +26,15 @@ def _parse_corners(text: str):
     if len(pts) != 4 or any(len(p) != 2 for p in pts):
         raise InvalidParameterError(
             f"--corners {text!r}: give four points as \"x,y x,y x,y x,y\"")
+    if not all(math.isfinite(v) for p in pts for v in p):
+        raise InvalidParameterError(f"--corners {text!r}: the coordinates must be finite")
+    from imgtool.scan.quad import order_corners
+
+    try:  # the one thing left to refuse: four points that span no page (said once, here)
+        order_corners(pts)
+    except InvalidParameterError:
+        raise InvalidParameterError(
+            f"--corners {text!r}: the four points lie on one line") from None
     return pts
 
 
@@ -47,10 +58,12 @@ proportions are within 3% of A4 or Letter on that paper, any other page is its o
 When no page is found (or only one with confidence below 0.2) the exit code is 5;
 --fallback full (default) still writes the whole photo (cleaned up in --mode; in a PDF, in
 that input's place), --fallback skip writes nothing (the page is left out of a PDF, and the
-summary says so). --json prints one object per input: input, found, corners (TL, TR, BR,
-BL of the written page, in pixels of the upright input), size, aspect, confidence (0..1:
-how sure detection is that the corners are the page's; null for --corners), rotate,
-output.""")
+summary says so). --json prints one object per input: input, output (null when none was
+written), status (ok, failed or skipped), found, corners (TL, TR, BR, BL of the written
+page, in pixels of the upright input), size (width, height of the page in pixels), aspect,
+confidence (0..1: how sure detection is that the corners are the page's; null for
+--corners), cut (whether the page runs off the photo), rotate (clockwise degrees; not with
+--detect-only), and error for a failed input (an unreadable one has no scan fields).""")
 @click.option("--mode", type=click.Choice(MODES), default="color",
               show_default=True, help="How the flattened page is cleaned up (see below).")
 @click.option("--aspect", default="auto", show_default=True,
@@ -82,7 +95,10 @@ output.""")
               help="The camera's 35 mm-equivalent focal length, for --aspect auto "
                    "[default: from EXIF, else estimated from the corners].")
 @rotate_option(auto=True)
-@io_options(DEFAULT_NAME)
+@io_options(DEFAULT_NAME, threads_help=(
+    "Threads for one photo (default: all cores), for OpenCV and imgtool's kernels; with "
+    "more than one, a large JPEG is searched on a preview while it decodes in full "
+    "alongside."))
 @click.pass_context
 def scan_command(ctx, mode, aspect, corners, fallback, detect_only, debug_dir, dpi, paper,
                  title, no_refine, focal, rotate, **opts):

@@ -24,7 +24,7 @@ TILE_HELP = ("Work in SIZE x SIZE tiles, in bounded memory, and write a tiled Bi
 def split_inputs(args, tile: int | None, recursive: bool):
     """The inputs to run in tiles, and the command-line arguments left for the usual path."""
     from imgtool.batch import expand_inputs
-    from imgtool.io.tiles import image_shape, is_zarr
+    from imgtool.io.tiles import could_be_tiff, image_shape, is_zarr
     from imgtool.tiled import AUTO_TILE_MEGAPIXELS
 
     zarrs = [str(a) for a in args if is_zarr(a)]
@@ -33,6 +33,11 @@ def split_inputs(args, tile: int | None, recursive: bool):
     if tile is not None:
         if any(s == "-" for s, _ in found):
             raise InvalidParameterError("--tile reads files, not standard input ('-')")
+        for source, _ in found:
+            if not could_be_tiff(source):
+                raise InvalidParameterError(
+                    f"{source}: --tile needs a TIFF or zarr input (it reads the image tile by "
+                    "tile); drop --tile to process this one whole")
         return [(z, None) for z in zarrs] + found, []
 
     def large(source):
@@ -50,6 +55,7 @@ def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs
     """Run ``command`` ("filter" or "edges") on every input in tiles; return the exit code."""
     from imgtool.batch import plan
     from imgtool.cli.options import _name as name_for
+    from imgtool.cli.options import batch_exit_code
     from imgtool.tiled import DEFAULT_TILE
 
     quiet = ctx.obj.get("quiet", False) if ctx.obj else False
@@ -63,29 +69,26 @@ def run_tiled(ctx: click.Context, command: str, params: dict, opts: dict, inputs
         for t in tasks:
             os.makedirs(os.path.dirname(t.output) or ".", exist_ok=True)
     tile = tile or DEFAULT_TILE
-    failed, results = [], 0
+    codes = []
     for task in tasks:
-        results += 1
         record = {"input": task.source, "output": task.output, "status": "ok", "tile": tile}
+        code = 0
         if opts["skip_existing"] and os.path.exists(task.output):
             record["status"] = "skipped"
         else:
             try:
                 record.update(_run_one(command, task, params, opts, tile, quiet))
             except ImgtoolError as exc:
-                failed.append(exc)
+                code = int(exc.exit_code)
                 record.update(status="failed", output=None, error=str(exc))
-                if not quiet:
-                    click.echo(f"imgtool: {exc}", err=True)
+                click.echo(f"imgtool: {exc}", err=True)  # errors are said with -q too
+        codes.append(code)
         if opts["as_json"]:
             click.echo(json.dumps(record))
-    if not failed:
-        return ExitCode.OK
-    if results == 1:
-        return failed[0].exit_code
-    if not quiet:
-        click.echo(f"imgtool: {len(failed)} of {results} inputs failed:", err=True)
-    return ExitCode.PARTIAL
+    failed = sum(1 for c in codes if c)
+    if failed and len(codes) > 1 and not quiet:
+        click.echo(f"imgtool: {failed} of {len(codes)} inputs failed", err=True)
+    return batch_exit_code(codes)
 
 
 def _run_one(command, task, params, opts, tile, quiet) -> dict:
@@ -107,6 +110,7 @@ def _run_one(command, task, params, opts, tile, quiet) -> dict:
 
 def _compute(command, x, task, params, opts, tile) -> dict:
     from imgtool import tiled
+    from imgtool.cli.edges_cmd import json_record
     from imgtool.io.tiles import tile_writer
 
     writer = None
@@ -130,7 +134,7 @@ def _compute(command, x, task, params, opts, tile) -> dict:
             elif method != "default":
                 kwargs["method"] = method
             try:
-                record = tiled.detect_edges(x, writer, **kwargs)
+                record = json_record(tiled.detect_edges(x, writer, **kwargs))
             except InvalidParameterError as exc:  # found in the pixels (NaN): the input's
                 raise InputError(f"{task.source}: {exc}") from None
         writer.commit()
@@ -150,7 +154,7 @@ def _filter_chain(x, params, tile):
     import numpy as np
 
     from imgtool import tiled
-    from imgtool.cli.filter_cmd import _to_dtype, apply_steps
+    from imgtool.cli.filter_cmd import _to_dtype, apply_steps, json_record
 
     alpha = None
     if x.ndim == 3 and x.shape[2] == 4:
@@ -162,12 +166,15 @@ def _filter_chain(x, params, tile):
         a = alpha.map_blocks(_to_dtype, out.dtype, dtype=out.dtype,
                              meta=np.empty((0, 0), out.dtype))
         out = da.concatenate([out, a[:, :, None].rechunk(out.chunks[:2] + ((1,),))], axis=2)
-    return out, {"steps": [[n, v] for n, v in params["steps"]], "dtype": str(out.dtype)}
+    return out, {**json_record(params), "dtype": str(out.dtype)}
 
 
 def run_both(ctx, command, params, opts, tile, tiled_name, run_in_memory) -> int:
     """Send each input its way: in tiles (:func:`run_tiled`) or in memory (``run_in_memory``
     called with the options for the other inputs); one exit code for both."""
+    from imgtool.cli.options import check_io_options
+
+    check_io_options(opts)  # before split_inputs reads the inputs' headers
     tiled, rest = split_inputs(opts["inputs"], tile, opts["recursive"])
     if not tiled:
         return run_in_memory(opts)
@@ -181,4 +188,6 @@ def run_both(ctx, command, params, opts, tile, tiled_name, run_in_memory) -> int
     if not rest:
         return code
     other = run_in_memory(dict(opts, inputs=tuple(rest)))
-    return ExitCode.OK if code == other == ExitCode.OK else ExitCode.PARTIAL
+    if ExitCode.OK in (code, other) or ExitCode.PARTIAL in (code, other):
+        return ExitCode.OK if code == other == ExitCode.OK else ExitCode.PARTIAL
+    return min(code, other)  # every input failed, in both parts: as batch_exit_code

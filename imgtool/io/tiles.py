@@ -38,6 +38,16 @@ def is_zarr(path: str | os.PathLike) -> bool:
         (p / name).exists() for name in ("zarr.json", ".zarray")))
 
 
+def could_be_tiff(path: str | os.PathLike) -> bool:
+    """False for a file that is readable and does not start as a TIFF does; True otherwise
+    (an unreadable or missing file is left to the reader, which says why)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in _TIFF_MAGIC
+    except OSError:
+        return True
+
+
 def image_shape(path: str | os.PathLike) -> tuple[int, ...] | None:
     """The ``(H, W[, C])`` shape of a TIFF (of 4 MB or more) or zarr image from its header;
     None for other files (and for unreadable ones: the reader then reports why)."""
