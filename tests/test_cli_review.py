@@ -249,3 +249,13 @@ def test_readme_kernel_sample_is_what_the_command_prints():
     r = run_cli(block[0].split()[2:])
     assert r.code == 0
     assert r.text.splitlines() == block[1:]
+
+
+def test_edges_checks_sigma_with_the_epsilon_it_smooths_with():
+    import inspect
+
+    from imgtool import edges
+    from imgtool.cli import edges_cmd
+
+    default = inspect.signature(edges.detect_edges).parameters["epsilon"].default
+    assert edges_cmd.EPSILON == default
