@@ -8,12 +8,11 @@ import json
 import os
 import re
 
-import numpy as np
 import pytest
 
 from imgtool.errors import OutputError
-from imgtool.io import write_image
 from imgtool.io import write as io_write
+from imgtool.io import write_image
 from tests.conftest import REPO, listing, natural_image, run_cli
 
 CORNERS = "4,4 75,4 75,55 4,55"  # a page given by hand: scan without detection (fast)
@@ -156,7 +155,8 @@ def test_corners_on_one_line_name_the_option(tmp_path):
     write_image(src, natural_image(60, 80, 3))
     r = run_cli(["scan", "--corners", "0,0 0,0 0,0 0,0", src, "-o", tmp_path / "p.png"])
     assert r.code == 2
-    assert one_line(r.err) == "imgtool: --corners '0,0 0,0 0,0 0,0': the four points lie on one line"
+    assert one_line(r.err) == ("imgtool: --corners '0,0 0,0 0,0 0,0': the four points lie "
+                               "on one line")
 
 
 @pytest.mark.parametrize("command", [["scan"], ["edges"], ["filter", "--sobel"]])
