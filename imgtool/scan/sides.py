@@ -282,6 +282,20 @@ def side_lines(edges: np.ndarray, planes: np.ndarray) -> np.ndarray:
     return np.array(merged[:LINES_KEPT], np.float64).reshape(-1, 5)
 
 
+#: Lines of a fainter edge map added to those found (:func:`more_lines`).
+EXTRA_LINES = 6
+
+
+def more_lines(lines: np.ndarray, fainter: np.ndarray) -> np.ndarray:
+    """``lines`` and the heaviest :data:`EXTRA_LINES` of ``fainter`` that lie on none of
+    them."""
+    extra = [f for f in fainter
+             if not any(_same_line(f[0], f[1], line, MERGE_DISTANCE) for line in lines)]
+    if not extra:
+        return lines
+    return np.vstack([lines, np.array(extra[:EXTRA_LINES])])
+
+
 def _ends(line) -> np.ndarray:
     """(2, 2): the first and last point of a line's segments (``line`` as :func:`side_lines`
     gives it)."""
