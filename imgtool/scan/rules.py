@@ -171,7 +171,7 @@ def container(best: Candidate, candidates: list[Candidate], planes: np.ndarray,
 
     outer = sorted((c for c in candidates if c.score > 0 and fits(c)), key=lambda c: c.score,
                    reverse=True)[:CONTAINER_TRIES]
-    for c in sorted(snap_and_score(outer, planes, done), key=lambda c: c.score, reverse=True):
+    for c in snap_and_score(outer, planes, done):
         if c.score < MIN_SCORE or not fits(c):
             continue
         real, _ = boundary_support(c.quad, planes)
