@@ -329,7 +329,10 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     other), shares only two sides with the whole: it gives way only when the whole scores
     within :data:`PIECE_MARGIN`, both cut sides have an object along them with the page's
     sides going on past them, and the rest of the whole is no darker than the piece by
-    OBJECT_DARKER (paper, not a magazine or a shadow the page lies beside).
+    OBJECT_DARKER (paper, not a magazine or a shadow the page lies beside). Such a whole is
+    judged by the sides it shares once snapped: if that is three, by the rules for three
+    (snapping put its fourth side onto the piece's), its rest still paper; a page partly on
+    a magazine, or a phone over its end, is not taken for a page's corner piece.
 
     An open notebook's two pages are its pieces too, and the spread wins as with
     :func:`container`; a stack's top sheet shares no side with the stack's outline.
@@ -349,31 +352,26 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     three = near(PIECE_SHARED_SIDES)
     corners = [c for c in near(PIECE_SHARED_SIDES - 1) if all(c is not t for t in three)]
     beyond = None  # the piece's support.beyond_corners, once needed
-    for c in snap_and_score(three, planes, done):
-        if c.score < MIN_SCORE or not fits(c, sides=PIECE_SHARED_SIDES):
-            continue
-        if c.score >= best.score - PIECE_MARGIN:
-            return c
-        cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
-        if c.score < best.score - PIECE_CUT_MARGIN:
-            continue
-        if beyond is None:
-            beyond = beyond_corners(best.quad, planes)
-        if _goes_on(beyond, cuts) and _cut_by_object(best.quad, cuts, planes):
-            return c
-    paper = None
-    for c in snap_and_score(corners, planes, done):
-        if c.score < max(MIN_SCORE, best.score - PIECE_MARGIN) or not fits(c):
-            continue
-        cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
-        if beyond is None:
-            beyond = beyond_corners(best.quad, planes)
-        if paper is None:
-            paper = _region_grey_chroma(best.quad, None, planes)[0]
-        rest = _region_grey_chroma(c.quad, best.quad, planes)[0]
-        if (rest >= paper - OBJECT_DARKER and _goes_on(beyond, cuts)
-                and _cut_by_object(best.quad, cuts, planes)):
-            return c
+    paper = None  # the piece's median grey, once needed
+    for k, group in enumerate((three, corners)):
+        for c in snap_and_score(group, planes, done):
+            if c.score < MIN_SCORE or not fits(c, sides=PIECE_SHARED_SIDES - k):
+                continue
+            cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
+            if k == 1:  # the rest of a corner whole is paper, whatever it shares once snapped
+                if paper is None:
+                    paper = _region_grey_chroma(best.quad, None, planes)[0]
+                if _region_grey_chroma(c.quad, best.quad, planes)[0] < paper - OBJECT_DARKER:
+                    continue
+            margin = PIECE_CUT_MARGIN if len(cuts) <= 4 - PIECE_SHARED_SIDES else PIECE_MARGIN
+            if c.score < best.score - margin:
+                continue
+            if len(cuts) <= 4 - PIECE_SHARED_SIDES and c.score >= best.score - PIECE_MARGIN:
+                return c
+            if beyond is None:
+                beyond = beyond_corners(best.quad, planes)
+            if _goes_on(beyond, cuts) and _cut_by_object(best.quad, cuts, planes):
+                return c
     return None
 
 
