@@ -353,20 +353,20 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
     corners = [c for c in near(PIECE_SHARED_SIDES - 1) if all(c is not t for t in three)]
     beyond = None  # the piece's support.beyond_corners, once needed
     paper = None  # the piece's median grey, once needed
-    for k, group in enumerate((three, corners)):
+    for group, corner in ((three, False), (corners, True)):
         for c in snap_and_score(group, planes, done):
-            if c.score < MIN_SCORE or not fits(c, sides=PIECE_SHARED_SIDES - k):
+            if c.score < MIN_SCORE or not fits(c, sides=PIECE_SHARED_SIDES - corner):
                 continue
             cuts = np.flatnonzero(~_on_sides(best.quad, c.quad, PIECE_SHARED_PX))
-            if k == 1:  # the rest of a corner whole is paper, whatever it shares once snapped
+            if corner:  # the rest of a corner whole is paper, whatever it shares once snapped
                 if paper is None:
                     paper = _region_grey_chroma(best.quad, None, planes)[0]
                 if _region_grey_chroma(c.quad, best.quad, planes)[0] < paper - OBJECT_DARKER:
                     continue
-            margin = PIECE_CUT_MARGIN if len(cuts) <= 4 - PIECE_SHARED_SIDES else PIECE_MARGIN
-            if c.score < best.score - margin:
+            three_shared = len(cuts) <= 4 - PIECE_SHARED_SIDES
+            if c.score < best.score - (PIECE_CUT_MARGIN if three_shared else PIECE_MARGIN):
                 continue
-            if len(cuts) <= 4 - PIECE_SHARED_SIDES and c.score >= best.score - PIECE_MARGIN:
+            if three_shared and c.score >= best.score - PIECE_MARGIN:
                 return c
             if beyond is None:
                 beyond = beyond_corners(best.quad, planes)
