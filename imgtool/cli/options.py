@@ -135,8 +135,6 @@ def _widest_sigma(epsilon: float, kept_mass: float) -> int:
     while high - low > 1:  # the kept mass falls with sigma, give or take the radius' rounding
         mid = (low + high) // 2
         low, high = (mid, high) if gaussian_kept_mass(mid, epsilon) >= kept_mass else (low, mid)
-    while low > 1 and gaussian_kept_mass(low, epsilon) < kept_mass:
-        low -= 1
     return low
 
 

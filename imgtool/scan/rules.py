@@ -344,13 +344,13 @@ def _whole_of_piece(best: Candidate, candidates: list[Candidate], planes: np.nda
                 and inside_share(best.quad, c.quad) >= share
                 and _shared_sides(best.quad, c.quad, px) >= sides)
 
-    def near(sides):
-        return sorted((c for c in candidates if c.score > 0
-                       and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX, sides)),
-                      key=lambda c: c.score, reverse=True)[:PIECE_TRIES]
-
-    three = near(PIECE_SHARED_SIDES)
-    corners = [c for c in near(PIECE_SHARED_SIDES - 1) if all(c is not t for t in three)]
+    # Before snapping: the best wholes sharing three sides, and those sharing two among the
+    # best sharing at least two.
+    near = sorted(((c, _shared_sides(best.quad, c.quad, PIECE_NEAR_PX)) for c in candidates
+                   if c.score > 0 and fits(c, PIECE_NEAR_SHARE, PIECE_NEAR_PX)),
+                  key=lambda pair: pair[0].score, reverse=True)
+    three = [c for c, n in near if n >= PIECE_SHARED_SIDES][:PIECE_TRIES]
+    corners = [c for c, n in near[:PIECE_TRIES] if n < PIECE_SHARED_SIDES]
     beyond = None  # the piece's support.beyond_corners, once needed
     paper = None  # the piece's median grey, once needed
     for group, corner in ((three, False), (corners, True)):
