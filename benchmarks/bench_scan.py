@@ -66,6 +66,21 @@ def _phone_size(image: np.ndarray, corners: np.ndarray):
     return photo, (corners + 0.5) * f - 0.5
 
 
+def _shadowed(image: np.ndarray, corners: np.ndarray):
+    """A shadow over half the photo (the photographer's, or a lamp's), 40% darker, its soft
+    edge (a logistic of scale 1% of the long side) running through the page's centre at 126
+    degrees to the x axis: the page half in shade, half lit."""
+    h, w = image.shape[:2]
+    cx, cy = corners.mean(axis=0)
+    angle = 2.2  # radians: the edge crosses the page obliquely
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    across = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
+    light = 1 - 0.4 / (1 + np.exp(-across / (0.01 * max(h, w))))
+    if image.ndim == 3:
+        light = light[..., None]
+    return np.clip(image * light + 0.5, 0, 255).astype(np.uint8), corners
+
+
 #: The changes a photo may come with that the scanner should not mind: what another phone, a
 #: darker room or a messaging app makes of the same scene.
 CHANGES = {
@@ -80,6 +95,7 @@ CHANGES = {
         cv2.imdecode(cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 30])[1],
                      cv2.IMREAD_COLOR), q),
     "Gaussian blur, sigma 2": lambda im, q: (cv2.GaussianBlur(im, (0, 0), 2.0), q),
+    "a shadow over half the photo, across the page": _shadowed,
     "a 4000-pixel JPEG, read as the command reads it": _phone_size,
 }
 
