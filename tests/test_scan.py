@@ -400,6 +400,33 @@ def test_help_states_the_threshold_in_use():
     assert f"confidence below {MIN_CONFIDENCE:g}" in " ".join(r.text.split())
 
 
+def test_an_unsure_page_is_written_with_a_warning(tmp_path):
+    """A page found with a confidence between the threshold and UNSURE_CONFIDENCE (here a
+    white page on a light desk top, one side faint) is written, with one warning line naming
+    the file and the confidence; with its corners given there is no confidence and no
+    warning."""
+    from benchmarks.bench_synth import quad_iou
+    from imgtool.cli.scan_cmd import UNSURE_CONFIDENCE
+    from imgtool.scan.detection import MIN_CONFIDENCE
+
+    photo = render_photo(111, scene="desk_edges", size=(1200, 900))
+    src = tmp_path / "unsure.png"
+    write_image(src, photo.image)
+    r = run_cli(["scan", src, "-o", tmp_path / "page.png", "--json"])
+    assert r.code == 0, r.err
+    record = json.loads(r.text)
+    assert MIN_CONFIDENCE <= record["confidence"] < UNSURE_CONFIDENCE
+    assert quad_iou(photo.corners, np.array(record["corners"])) >= 0.9
+    assert (tmp_path / "page.png").exists()
+    (line,) = r.err.splitlines()
+    assert line.startswith("imgtool: warning: ") and "unsure.png" in line
+    assert f"low confidence ({record['confidence']:.2f})" in line
+    given = " ".join(f"{x:.1f},{y:.1f}" for x, y in photo.corners)
+    r = run_cli(["scan", src, "-o", tmp_path / "given.png", "--json", "--corners", given])
+    assert r.code == 0 and r.err == "", r.err
+    assert json.loads(r.text)["confidence"] is None
+
+
 @pytest.mark.parametrize("seed", [1103, 1217])
 def test_a_page_the_frame_cuts_is_flagged_and_warned(tmp_path, seed):
     """Generated photos whose page has a corner beyond the frame: `cut` in --json, and one
