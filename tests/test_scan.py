@@ -425,6 +425,9 @@ def test_an_unsure_page_is_written_with_a_warning(tmp_path):
     r = run_cli(["scan", src, "-o", tmp_path / "given.png", "--json", "--corners", given])
     assert r.code == 0 and r.err == "", r.err
     assert json.loads(r.text)["confidence"] is None
+    r = run_cli(["scan", "--help"])
+    assert f"confidence below {UNSURE_CONFIDENCE:g} is written with a warning" in " ".join(
+        r.text.split())
 
 
 @pytest.mark.parametrize("seed", [1103, 1217])
