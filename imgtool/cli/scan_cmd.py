@@ -152,6 +152,7 @@ def _check_aspect(text: str):
 
 def process(image, params, ctx):
     """Scan one photo (worker side)."""
+    import warnings
     from pathlib import Path
 
     import numpy as np
@@ -188,13 +189,9 @@ def process(image, params, ctx):
         if page is not None and result.found and params["aspect"].lower() != "auto":
             _warn_if_stretched(result, size, focal)
         elif page is not None and result.found and result.cut and corners is None:
-            import warnings
-
             warnings.warn("the page runs off the photo: its proportions are those of the part "
                           "in view (give --aspect if they are known)", stacklevel=2)
         if result.found and corners is None and result.confidence < UNSURE_CONFIDENCE:
-            import warnings
-
             warnings.warn(f"the page was found with low confidence ({result.confidence:.2f}):"
                           " check it (or give its corners with --corners)", stacklevel=2)
     except NoPageError:
